@@ -1,1 +1,26 @@
-//! placeholder
+//! # sentinel-models
+//!
+//! Everything that turns a value into a judgement, as plain functions and
+//! types (no timely, no I/O):
+//!
+//! * [`normalize`] — the CRS-style decoding and normalization pipeline, bounded;
+//! * [`lex`] and [`lexicon`] — one-pass lexical summaries with the injection vocabularies;
+//! * [`signatures`] — named, weighted detection signatures per class;
+//! * [`features`] — the named, versioned feature tables (payload, request, behaviour, metadata);
+//! * [`analysis`] — payload analysis (normalize → summarize → match → features);
+//! * [`classifier`] — the [`classifier::PayloadClassifier`] trait and the rule classifier;
+//! * [`csrf`] — the request-level CSRF judgement;
+//! * [`behaviour`] — the behavioural anomaly score of a client window.
+
+pub mod analysis;
+pub mod behaviour;
+pub mod classifier;
+pub mod csrf;
+pub mod features;
+pub mod lex;
+pub mod lexicon;
+pub mod normalize;
+pub mod signatures;
+
+pub use analysis::{Analyzer, PayloadAnalysis};
+pub use classifier::{label_of, PayloadClassifier, RuleClassifier};

@@ -82,7 +82,9 @@ impl fmt::Display for ThreatClass {
 
 /// A class name that is not one of the known names or aliases.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown threat class {0:?} (expected sqli, xss, cmdi, path_traversal, xxe, csrf or benign)")]
+#[error(
+    "unknown threat class {0:?} (expected sqli, xss, cmdi, path_traversal, xxe, csrf or benign)"
+)]
 pub struct ParseClassError(pub String);
 
 impl FromStr for ThreatClass {
@@ -224,15 +226,23 @@ mod tests {
     #[test]
     fn corpus_aliases() {
         assert_eq!("norm".parse::<ThreatClass>().unwrap(), ThreatClass::Benign);
-        assert_eq!("path-traversal".parse::<ThreatClass>().unwrap(), ThreatClass::PathTraversal);
-        assert_eq!("log4shell".parse::<ThreatClass>().unwrap(), ThreatClass::Cmdi);
+        assert_eq!(
+            "path-traversal".parse::<ThreatClass>().unwrap(),
+            ThreatClass::PathTraversal
+        );
+        assert_eq!(
+            "log4shell".parse::<ThreatClass>().unwrap(),
+            ThreatClass::Cmdi
+        );
         assert!("nope".parse::<ThreatClass>().is_err());
     }
 
     #[test]
     fn top_attack_ignores_benign() {
-        let mut s = ClassScores::default();
-        s.benign = 0.9;
+        let mut s = ClassScores {
+            benign: 0.9,
+            ..Default::default()
+        };
         assert_eq!(s.top_attack(), None);
         s.xss = 0.3;
         s.sqli = 0.3;

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::{ByteString, Provenance};
 
 /// Why a record was dead-lettered (stable codes for dashboards and alerts).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadLetterReason {
     /// The bytes are not valid JSON (or are truncated).

@@ -40,7 +40,11 @@ impl FeatureVector {
 
     /// The value of a named feature.
     pub fn get(&self, name: &str) -> Option<f32> {
-        self.values.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+        self.values
+            .0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
     }
 }
 

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 /// The input record an output derives from: source name, partition and
 /// offset. For files the partition is absent and the offset is the 0-based
 /// ordinal of the record in the file; for Kafka it is the partition and offset.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Provenance {
     /// Source name: the file path as given, or `kafka:TOPIC`.

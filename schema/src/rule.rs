@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::ThreatClass;
 
 /// What the gatekeeper does when the rule matches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleAction {
     /// Deny with 403.
@@ -18,7 +20,9 @@ pub enum RuleAction {
 }
 
 /// Where the rule is in its life cycle (the policy stage decides).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleStatus {
     /// Confidence at or above the auto-apply threshold: the gatekeeper applies it.

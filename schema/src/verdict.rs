@@ -7,7 +7,9 @@ use crate::http::is_false;
 use crate::{ClassScores, PayloadLocation, Provenance, ThreatClass};
 
 /// What to do with the event, from the combined score and the configured thresholds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// Below the tag threshold.

@@ -30,7 +30,10 @@ fn committed_json_schemas_match_types() {
     // No stale files for types that no longer exist.
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name();
-        assert!(expected_files.contains(&name), "stale schema file {name:?} in schema/json/");
+        assert!(
+            expected_files.contains(&name),
+            "stale schema file {name:?} in schema/json/"
+        );
     }
 }
 

@@ -107,7 +107,9 @@ impl FileSource {
             path: path.to_path_buf(),
             format,
             framer,
-            ctx: DecodeContext { clock: options.clock },
+            ctx: DecodeContext {
+                clock: options.clock,
+            },
             consumed: opened.consumed,
             file_len: opened.file_len,
             failed: false,
@@ -176,7 +178,11 @@ impl FileSource {
     }
 }
 
-fn make_framer(format: InputFormat, reader: Box<dyn BufRead + Send>, limits: FrameLimits) -> Box<dyn Framer> {
+fn make_framer(
+    format: InputFormat,
+    reader: Box<dyn BufRead + Send>,
+    limits: FrameLimits,
+) -> Box<dyn Framer> {
     match format {
         InputFormat::Jsonl | InputFormat::Modsec | InputFormat::Nginx => {
             Box::new(LineFramer::new(reader, limits))
@@ -206,7 +212,9 @@ mod tests {
         let items: Vec<SourceItem> = std::iter::from_fn(|| src.next_item()).collect();
         assert_eq!(items.len(), 3);
         assert!(matches!(items[0], SourceItem::Event { offset: 0, .. }));
-        assert!(matches!(&items[1], SourceItem::Bad { offset: 1, error, .. } if error.reason == DeadLetterReason::InvalidJson));
+        assert!(
+            matches!(&items[1], SourceItem::Bad { offset: 1, error, .. } if error.reason == DeadLetterReason::InvalidJson)
+        );
         assert!(matches!(&items[2], SourceItem::Bad { offset: 2, .. }));
     }
 
@@ -215,7 +223,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.txt");
         std::fs::write(&path, b"just some prose\n").unwrap();
-        let err = FileSource::open(&path, SourceOptions::default()).err().unwrap();
+        let err = FileSource::open(&path, SourceOptions::default())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("pass --format"));
     }
 }

@@ -94,7 +94,9 @@ pub fn detect_format(head: &[u8]) -> Option<InputFormat> {
             return Some(InputFormat::Jsonl);
         }
         let window = &head[..head.len().min(4096)];
-        if contains(window, b"\"log\"") && (contains(window, b"\"entries\"") || contains(window, b"\"version\"")) {
+        if contains(window, b"\"log\"")
+            && (contains(window, b"\"entries\"") || contains(window, b"\"version\""))
+        {
             return Some(InputFormat::Har);
         }
         if contains(first_line, b"\"transaction\"") {
@@ -122,7 +124,9 @@ mod tests {
     #[test]
     fn detects_each_format() {
         assert_eq!(
-            detect_format(br#"{"evidence_id":"a","event_time_ms":1,"request":{"method":"GET","target":"/"}}"#),
+            detect_format(
+                br#"{"evidence_id":"a","event_time_ms":1,"request":{"method":"GET","target":"/"}}"#
+            ),
             Some(InputFormat::Jsonl)
         );
         assert_eq!(

@@ -52,10 +52,14 @@ pub fn open_input(path: &Path) -> io::Result<OpenedInput> {
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         (Box::new(file), len)
     };
-    let mut buffered = BufReader::with_capacity(256 * 1024, CountingReader::new(raw, consumed.clone()));
+    let mut buffered =
+        BufReader::with_capacity(256 * 1024, CountingReader::new(raw, consumed.clone()));
     let gzipped = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let reader: Box<dyn BufRead + Send> = if gzipped {
-        Box::new(BufReader::with_capacity(256 * 1024, MultiGzDecoder::new(buffered)))
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            MultiGzDecoder::new(buffered),
+        ))
     } else {
         Box::new(buffered)
     };

@@ -25,14 +25,19 @@ impl Default for SyntheticClock {
 impl SyntheticClock {
     /// The synthetic time of record `ordinal`.
     pub fn time_of(&self, ordinal: u64) -> i64 {
-        self.start_ms
-            .saturating_add(i64::try_from(ordinal).unwrap_or(i64::MAX).saturating_mul(self.interval_ms))
+        self.start_ms.saturating_add(
+            i64::try_from(ordinal)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(self.interval_ms),
+        )
     }
 }
 
 /// RFC 3339 / ISO 8601 (`2023-10-10T13:55:36.123Z`, HAR `startedDateTime`).
 pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(s.trim()).ok().map(|d| d.timestamp_millis())
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|d| d.timestamp_millis())
 }
 
 /// nginx `$time_local`: `10/Oct/2000:13:55:36 -0700`.
@@ -70,7 +75,10 @@ mod tests {
 
     #[test]
     fn synthetic_is_linear_and_saturates() {
-        let c = SyntheticClock { start_ms: 100, interval_ms: 10 };
+        let c = SyntheticClock {
+            start_ms: 100,
+            interval_ms: 10,
+        };
         assert_eq!(c.time_of(0), 100);
         assert_eq!(c.time_of(3), 130);
         assert_eq!(c.time_of(u64::MAX), i64::MAX);

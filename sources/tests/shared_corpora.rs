@@ -8,7 +8,9 @@ use sentinel_sources::{FileSource, InputFormat, SourceItem, SourceOptions};
 /// The corpus path; a missing corpus fails the test unless
 /// `SENTINEL_ALLOW_MISSING_CORPORA=1` says this checkout has none.
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel);
     if p.exists() {
         return Some(p);
     }
@@ -42,7 +44,11 @@ fn csic_normal_traffic_decodes_completely() {
             SourceItem::Bad { offset, error, .. } => bad.push((offset, error)),
         }
     }
-    assert!(bad.is_empty(), "bad records: {:?}", &bad[..bad.len().min(5)]);
+    assert!(
+        bad.is_empty(),
+        "bad records: {:?}",
+        &bad[..bad.len().min(5)]
+    );
     assert_eq!(events, 36_000);
     assert!(posts_with_body > 1000, "{posts_with_body}");
 }

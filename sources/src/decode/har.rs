@@ -79,7 +79,10 @@ pub fn decode(bytes: &[u8], offset: u64) -> Result<EvidenceEvent, DecodeError> {
     let event_time_ms = parse_rfc3339_ms(&entry.started_date_time).ok_or_else(|| {
         DecodeError::new(
             sentinel_schema::DeadLetterReason::InvalidField,
-            format!("startedDateTime {:?} is not ISO 8601", entry.started_date_time),
+            format!(
+                "startedDateTime {:?} is not ISO 8601",
+                entry.started_date_time
+            ),
         )
     })?;
     let mut headers: Vec<Header> = Vec::with_capacity(entry.request.headers.len());
@@ -111,9 +114,14 @@ pub fn decode(bytes: &[u8], offset: u64) -> Result<EvidenceEvent, DecodeError> {
                 .map(|h| Header::new(h.name, h.value))
                 .collect(),
             body: match r.content {
-                Some(Content { text: Some(t), encoding: Some(enc) }) if enc == "base64" => {
-                    ByteString(base64::engine::general_purpose::STANDARD.decode(t.as_bytes()).unwrap_or_default())
-                }
+                Some(Content {
+                    text: Some(t),
+                    encoding: Some(enc),
+                }) if enc == "base64" => ByteString(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(t.as_bytes())
+                        .unwrap_or_default(),
+                ),
                 Some(Content { text: Some(t), .. }) => ByteString::from(t),
                 _ => ByteString::default(),
             },
@@ -173,7 +181,10 @@ mod tests {
           "cache":{},"timings":{}}"#;
         let ev = decode(entry, 3).unwrap();
         assert_eq!(ev.event_time_ms, 1_696_946_136_000);
-        assert_eq!(ev.request.header("host").unwrap().as_bytes(), b"shop.example");
+        assert_eq!(
+            ev.request.header("host").unwrap().as_bytes(),
+            b"shop.example"
+        );
         assert_eq!(ev.request.body.as_bytes(), b"user=a+b");
         assert_eq!(ev.response.unwrap().body.as_bytes(), b"ok");
         assert!(ev.evidence_id.starts_with("har-"));

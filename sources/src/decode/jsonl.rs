@@ -17,10 +17,17 @@ mod tests {
     #[test]
     fn classifies_errors() {
         let truncated = br#"{"evidence_id":"a","event_time_ms":1,"request":{"method":"GE"#;
-        assert_eq!(decode(truncated).unwrap_err().reason, DeadLetterReason::InvalidJson);
+        assert_eq!(
+            decode(truncated).unwrap_err().reason,
+            DeadLetterReason::InvalidJson
+        );
         let wrong_shape = br#"{"evidence_id":5,"event_time_ms":1,"request":{}}"#;
-        assert_eq!(decode(wrong_shape).unwrap_err().reason, DeadLetterReason::SchemaViolation);
-        let ok = br#"{"evidence_id":"a","event_time_ms":1,"request":{"method":"GET","target":"/"}}"#;
+        assert_eq!(
+            decode(wrong_shape).unwrap_err().reason,
+            DeadLetterReason::SchemaViolation
+        );
+        let ok =
+            br#"{"evidence_id":"a","event_time_ms":1,"request":{"method":"GET","target":"/"}}"#;
         assert_eq!(decode(ok).unwrap().evidence_id, "a");
     }
 }

@@ -40,7 +40,9 @@ pub fn decode_frame(
         InputFormat::Jsonl => jsonl::decode(bytes),
         InputFormat::Har => har::decode(bytes, frame.offset),
         InputFormat::Modsec => modsec::decode(bytes, frame.offset),
-        InputFormat::RawHttp => raw_http::decode(bytes, frame.offset, ctx.clock.time_of(frame.offset)),
+        InputFormat::RawHttp => {
+            raw_http::decode(bytes, frame.offset, ctx.clock.time_of(frame.offset))
+        }
         InputFormat::Nginx => nginx::decode(bytes, frame.offset),
     }
 }

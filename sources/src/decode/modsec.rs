@@ -79,7 +79,10 @@ pub fn decode(bytes: &[u8], offset: u64) -> Result<EvidenceEvent, DecodeError> {
     let event_time_ms = parse_ctime_ms(&t.time_stamp).ok_or_else(|| {
         DecodeError::new(
             DeadLetterReason::InvalidField,
-            format!("time_stamp {:?} is not `Www Mmm dd hh:mm:ss yyyy`", t.time_stamp),
+            format!(
+                "time_stamp {:?} is not `Www Mmm dd hh:mm:ss yyyy`",
+                t.time_stamp
+            ),
         )
     })?;
     let version = match t.request.http_version {
@@ -171,7 +174,11 @@ mod tests {
 
     #[test]
     fn missing_request_is_a_schema_violation() {
-        let err = decode(br#"{"transaction":{"time_stamp":"Thu Mar 10 11:43:03 2022"}}"#, 0).unwrap_err();
+        let err = decode(
+            br#"{"transaction":{"time_stamp":"Thu Mar 10 11:43:03 2022"}}"#,
+            0,
+        )
+        .unwrap_err();
         assert_eq!(err.reason, DeadLetterReason::SchemaViolation);
     }
 }

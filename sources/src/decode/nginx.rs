@@ -126,9 +126,8 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Decodes one line.
 pub fn decode(line: &[u8], offset: u64) -> Result<EvidenceEvent, DecodeError> {
-    let f = split_fields(line).map_err(|why| {
-        DecodeError::malformed(format!("not an nginx combined log line: {why}"))
-    })?;
+    let f = split_fields(line)
+        .map_err(|why| DecodeError::malformed(format!("not an nginx combined log line: {why}")))?;
     let time_text = String::from_utf8_lossy(f.time);
     let event_time_ms = parse_nginx_time_ms(&time_text).ok_or_else(|| {
         DecodeError::new(
@@ -140,8 +139,10 @@ pub fn decode(line: &[u8], offset: u64) -> Result<EvidenceEvent, DecodeError> {
         .ok()
         .and_then(|s| s.parse().ok());
     let request = unescape(f.request);
-    let (Some(sp1), Some(sp2)) = (memchr::memchr(b' ', &request), memchr::memrchr(b' ', &request))
-    else {
+    let (Some(sp1), Some(sp2)) = (
+        memchr::memchr(b' ', &request),
+        memchr::memrchr(b' ', &request),
+    ) else {
         return Err(DecodeError::malformed(format!(
             "request field {:?} is not `METHOD target HTTP/x.y`",
             String::from_utf8_lossy(&request)
@@ -164,7 +165,9 @@ pub fn decode(line: &[u8], offset: u64) -> Result<EvidenceEvent, DecodeError> {
         .ok()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| DecodeError::new(DeadLetterReason::InvalidField, "status out of range"))?;
-    let bytes_sent = std::str::from_utf8(f.bytes).ok().and_then(|s| s.parse().ok());
+    let bytes_sent = std::str::from_utf8(f.bytes)
+        .ok()
+        .and_then(|s| s.parse().ok());
     Ok(EvidenceEvent {
         schema_version: SCHEMA_VERSION,
         evidence_id: evidence_id_for("nginx", offset, line),
@@ -206,7 +209,10 @@ mod tests {
         let ev = decode(line, 2).unwrap();
         assert_eq!(ev.client.ip.unwrap().to_string(), "203.0.113.9");
         assert_eq!(ev.request.target.as_bytes(), b"/q?x=\"%27");
-        assert_eq!(ev.request.header("user-agent").unwrap().as_bytes(), b"sqlmap/1.7");
+        assert_eq!(
+            ev.request.header("user-agent").unwrap().as_bytes(),
+            b"sqlmap/1.7"
+        );
         assert_eq!(ev.response.as_ref().unwrap().status, 404);
         assert_eq!(ev.response.unwrap().bytes_sent, Some(153));
         assert_eq!(ev.event_time_ms, 1_696_946_136_000);
@@ -215,7 +221,10 @@ mod tests {
     #[test]
     fn tls_garbage_request_is_malformed() {
         let line = br#"198.51.100.1 - - [10/Oct/2023:13:55:36 +0000] "\x16\x03\x01\x00\xCA\x01" 400 157 "-" "-""#;
-        assert_eq!(decode(line, 0).unwrap_err().reason, DeadLetterReason::MalformedRecord);
+        assert_eq!(
+            decode(line, 0).unwrap_err().reason,
+            DeadLetterReason::MalformedRecord
+        );
     }
 
     proptest! {

@@ -98,7 +98,11 @@ pub fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, DecodeError> {
     loop {
         let nl = memchr::memchr(b'\n', rest)
             .ok_or_else(|| DecodeError::malformed("truncated chunked body"))?;
-        let size_text = rest[..nl].split(|b| *b == b';').next().unwrap_or_default().trim_ascii();
+        let size_text = rest[..nl]
+            .split(|b| *b == b';')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii();
         let size = std::str::from_utf8(size_text)
             .ok()
             .and_then(|s| usize::from_str_radix(s, 16).ok())
@@ -112,19 +116,26 @@ pub fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, DecodeError> {
         }
         out.extend_from_slice(&rest[..size]);
         rest = &rest[size..];
-        rest = rest.strip_prefix(b"\r\n").or_else(|| rest.strip_prefix(b"\n")).unwrap_or(rest);
+        rest = rest
+            .strip_prefix(b"\r\n")
+            .or_else(|| rest.strip_prefix(b"\n"))
+            .unwrap_or(rest);
     }
 }
 
 /// Lenient parse: request line split at the first and last space, header
 /// lines split at the first colon.
 fn lenient(bytes: &[u8]) -> Result<HttpRequest, DecodeError> {
-    let head_end = find_head_end(bytes)
-        .ok_or_else(|| DecodeError::malformed("incomplete HTTP request: the header block has no end"))?;
+    let head_end = find_head_end(bytes).ok_or_else(|| {
+        DecodeError::malformed("incomplete HTTP request: the header block has no end")
+    })?;
     let head = &bytes[..head_end.0];
-    let mut lines = head.split(|b| *b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let line = lines.next().unwrap_or_default();
-    let sp1 = memchr::memchr(b' ', line).ok_or_else(|| DecodeError::malformed("request line has no target"))?;
+    let sp1 = memchr::memchr(b' ', line)
+        .ok_or_else(|| DecodeError::malformed("request line has no target"))?;
     let sp2 = memchr::memrchr(b' ', line).unwrap_or(sp1);
     if sp2 <= sp1 {
         return Err(DecodeError::malformed("request line has no version"));
@@ -140,7 +151,9 @@ fn lenient(bytes: &[u8]) -> Result<HttpRequest, DecodeError> {
             continue;
         }
         if headers.len() >= MAX_HEADERS {
-            return Err(DecodeError::malformed(format!("more than {MAX_HEADERS} headers")));
+            return Err(DecodeError::malformed(format!(
+                "more than {MAX_HEADERS} headers"
+            )));
         }
         let colon = memchr::memchr(b':', l)
             .ok_or_else(|| DecodeError::malformed("header line without a colon"))?;
@@ -178,7 +191,10 @@ mod tests {
         let raw = b"POST http://localhost:8080/tienda1/publico/anadir.jsp HTTP/1.1\r\nHost: localhost:8080\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 13\r\n\r\nB1=A%F1adir\xf1x";
         let ev = decode(raw, 7, 1000).unwrap();
         assert_eq!(ev.request.method, "POST");
-        assert_eq!(ev.request.target.as_bytes(), b"http://localhost:8080/tienda1/publico/anadir.jsp");
+        assert_eq!(
+            ev.request.target.as_bytes(),
+            b"http://localhost:8080/tienda1/publico/anadir.jsp"
+        );
         assert_eq!(ev.request.body.as_bytes(), b"B1=A%F1adir\xf1x");
         assert_eq!(ev.event_time_ms, 1000);
         assert_eq!(ev.time_source, TimeSource::Synthetic);

@@ -372,7 +372,9 @@ fn body_length(head: &[u8]) -> BodyLength {
                 return BodyLength::Chunked;
             }
         } else if name.eq_ignore_ascii_case(b"content-length") {
-            let parsed = std::str::from_utf8(value).ok().and_then(|s| s.parse::<u64>().ok());
+            let parsed = std::str::from_utf8(value)
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok());
             match (parsed, length) {
                 (None, _) => {
                     return BodyLength::Invalid(format!(
@@ -440,10 +442,17 @@ GET /c HTTP/1.1\r\n\r\n";
         let mut input = b"POST /a HTTP/1.1\r\nContent-Length: 100000\r\n\r\n".to_vec();
         input.extend(std::iter::repeat_n(b'A', 100_000));
         input.extend_from_slice(b"GET /b HTTP/1.1\r\n\r\n");
-        let limits = FrameLimits { max_record_bytes: 1000, keep_bytes: 64, ..FrameLimits::default() };
+        let limits = FrameLimits {
+            max_record_bytes: 1000,
+            keep_bytes: 64,
+            ..FrameLimits::default()
+        };
         let out = frames(&input, limits);
         assert_eq!(out.len(), 2);
-        assert!(matches!(out[0].problem, Some(FrameProblem::TooLarge { .. })));
+        assert!(matches!(
+            out[0].problem,
+            Some(FrameProblem::TooLarge { .. })
+        ));
         assert!(out[0].bytes.len() <= 64);
         assert!(out[1].bytes.starts_with(b"GET /b"));
     }

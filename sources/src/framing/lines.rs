@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(out[0].bytes, b"xxxx");
         assert_eq!(
             out[0].problem,
-            Some(FrameProblem::TooLarge { len: 100, limit: 10 })
+            Some(FrameProblem::TooLarge {
+                len: 100,
+                limit: 10
+            })
         );
         assert_eq!(out[1].bytes, b"ok");
         assert_eq!(out[1].offset, 1);

@@ -104,7 +104,9 @@ mod tests {
     #[test]
     fn request_lines() {
         assert!(looks_like_request_line(b"GET / HTTP/1.1"));
-        assert!(looks_like_request_line(b"POST http://h:8080/a?b=c d HTTP/1.0\r"));
+        assert!(looks_like_request_line(
+            b"POST http://h:8080/a?b=c d HTTP/1.0\r"
+        ));
         assert!(!looks_like_request_line(b"get / HTTP/1.1"));
         assert!(!looks_like_request_line(b"GET / HTTP/11"));
         assert!(!looks_like_request_line(b"GET HTTP/1.1"));
