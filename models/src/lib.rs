@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod behaviour;
+pub mod cache;
 pub mod classifier;
 pub mod csrf;
 pub mod features;

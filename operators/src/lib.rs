@@ -1,1 +1,24 @@
-//! placeholder
+//! # sentinel-operators
+//!
+//! The stages of the Sentinel graph as plain, deterministic functions and
+//! types, testable without timely:
+//!
+//! * [`validate`] — checks on decoded events (the decode stage's second half);
+//! * [`enrich`] — geo / ASN / reputation from CIDR list files;
+//! * [`extract`] — payloads and request facts from an HTTP request;
+//! * [`analyze`] — the stateless per-event stage (extract → analyze → classify → features);
+//! * [`window`] — event-time behaviour windows per client key;
+//! * [`infer`] — payload and behaviour scores combined into a verdict;
+//! * [`rulegen`] and [`policy`] — from offending payloads to `SecRule`s and their status;
+//! * [`dead_letter`] — building dead letters from decode errors.
+
+pub mod analyze;
+pub mod client_key;
+pub mod dead_letter;
+pub mod enrich;
+pub mod extract;
+pub mod infer;
+pub mod policy;
+pub mod rulegen;
+pub mod validate;
+pub mod window;

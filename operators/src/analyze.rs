@@ -1,0 +1,346 @@
+//! The stateless per-event stage: extract payloads, analyze and classify each,
+//! judge CSRF, compute request and metadata features. Pure and
+//! deterministic: the same event and model give the same result on any worker.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use sentinel_models::cache::MemoCache;
+use sentinel_models::classifier::PayloadClassifier;
+use sentinel_models::csrf::csrf_score;
+use sentinel_models::features::metadata::{self, M};
+use sentinel_models::features::payload::P;
+use sentinel_models::features::request::{self, method_code, R};
+use sentinel_models::normalize::Limits as NormalizeLimits;
+use sentinel_models::{Analyzer, PayloadAnalysis};
+use sentinel_schema::{
+    ClassScores, Enrichment, EvidenceEvent, PayloadLocation, Provenance, ThreatClass,
+};
+
+use crate::client_key::client_key;
+use crate::enrich::EnrichmentTables;
+use crate::extract::{extract, ExtractLimits, ExtractedPayload};
+
+/// A payload that scored as a possible attack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PayloadFinding {
+    /// Where it was.
+    pub location: PayloadLocation,
+    /// Its class scores.
+    pub scores: ClassScores,
+    /// Matching signature indices (see `sentinel_models::signatures::SIGNATURES`).
+    pub signatures: Vec<u16>,
+    /// The normalized value (at most 256 characters).
+    pub normalized: String,
+}
+
+impl PayloadFinding {
+    /// The top attack class and its score.
+    pub fn top(&self) -> (ThreatClass, f32) {
+        self.scores
+            .top_attack()
+            .unwrap_or((ThreatClass::Benign, 0.0))
+    }
+}
+
+/// An event after the stateless stage: everything later stages need, and
+/// nothing more (it crosses worker boundaries).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnalyzedEvent {
+    /// The evidence.
+    pub evidence_id: String,
+    /// Event time, ms since the epoch.
+    pub event_time_ms: i64,
+    /// Behavioural key.
+    pub client_key: String,
+    /// The input record.
+    pub provenance: Provenance,
+    /// True when the event arrived behind its partition's watermark.
+    pub late: bool,
+    /// Method.
+    pub method: String,
+    /// Decoded path.
+    pub path: String,
+    /// Response status, when recorded.
+    pub status: Option<u16>,
+    /// Hash of the User-Agent.
+    pub user_agent_hash: u64,
+    /// Hashes of the parameter names.
+    pub param_name_hashes: Vec<u64>,
+    /// Whether the upstream WAF blocked it.
+    pub waf_blocked: bool,
+    /// Enrichment.
+    pub enrichment: Option<Enrichment>,
+    /// Request features (see `sentinel_models::features::request`).
+    pub request_features: Vec<f32>,
+    /// Metadata features (see `sentinel_models::features::metadata`).
+    pub metadata_features: Vec<f32>,
+    /// Request-level class scores: the element-wise maximum over payloads, with CSRF.
+    pub scores: ClassScores,
+    /// Payloads that scored above zero for an attack class, best first (at most 8).
+    pub findings: Vec<PayloadFinding>,
+    /// Payloads examined.
+    pub payload_count: u32,
+    /// Why the CSRF score is what it is.
+    pub csrf_reason: String,
+    /// Extraction limits hit.
+    pub limits_hit: Vec<String>,
+    /// Whether an evidence package was verified.
+    pub package_verified: bool,
+    /// The model that scored it.
+    pub model_version: String,
+}
+
+impl AnalyzedEvent {
+    /// The highest attack score.
+    pub fn attack_score(&self) -> f32 {
+        self.scores.max_attack()
+    }
+}
+
+/// Configuration of the stateless stage.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AnalyzeConfig {
+    /// Extraction limits.
+    pub extract: ExtractLimits,
+    /// Normalization limits.
+    pub normalize: NormalizeLimits,
+}
+
+/// What the cache remembers about a payload value.
+#[derive(Clone, Debug)]
+struct Memo {
+    scores: ClassScores,
+    signatures: Vec<u16>,
+    normalized: String,
+    entropy: f32,
+}
+
+/// Runs the stateless stage; one per worker (it owns reusable buffers and a
+/// payload memo cache).
+pub struct EventAnalyzer {
+    config: AnalyzeConfig,
+    analyzer: Analyzer,
+    scratch: PayloadAnalysis,
+    classifier: Arc<dyn PayloadClassifier>,
+    enrichment: Arc<EnrichmentTables>,
+    cache: MemoCache<(u128, bool), Memo>,
+}
+
+/// Longest normalized text kept in findings.
+const SNIPPET_CHARS: usize = 256;
+
+impl EventAnalyzer {
+    /// An analyzer using `classifier` and `enrichment`.
+    pub fn new(
+        config: AnalyzeConfig,
+        classifier: Arc<dyn PayloadClassifier>,
+        enrichment: Arc<EnrichmentTables>,
+    ) -> Self {
+        EventAnalyzer {
+            config,
+            analyzer: Analyzer::new(config.normalize),
+            scratch: PayloadAnalysis::default(),
+            classifier,
+            enrichment,
+            cache: MemoCache::new(16 * 1024),
+        }
+    }
+
+    /// The model version.
+    pub fn model_version(&self) -> &str {
+        self.classifier.version()
+    }
+
+    /// `(hits, misses)` of the payload cache.
+    pub fn cache_stats(&self) -> (u64, u64) {
+        self.cache.stats()
+    }
+
+    fn score_payload(&mut self, p: &ExtractedPayload) -> Memo {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(&p.raw);
+        let key = (h.digest128(), p.form_encoded);
+        if let Some(m) = self.cache.get(&key) {
+            return m;
+        }
+        self.analyzer
+            .analyze(&p.raw, p.form_encoded, &mut self.scratch);
+        let scores = self.classifier.classify(&self.scratch);
+        let memo = Memo {
+            scores,
+            signatures: self.scratch.hits.to_vec(),
+            normalized: if scores.max_attack() > 0.0 {
+                self.scratch
+                    .normalized
+                    .text
+                    .chars()
+                    .take(SNIPPET_CHARS)
+                    .collect()
+            } else {
+                String::new()
+            },
+            entropy: self.scratch.feature(P::Entropy),
+        };
+        self.cache.insert(key, memo.clone());
+        memo
+    }
+
+    /// Analyzes one event.
+    pub fn analyze(
+        &mut self,
+        mut event: EvidenceEvent,
+        provenance: Provenance,
+        late: bool,
+    ) -> AnalyzedEvent {
+        if let Some(ip) = event.client.ip {
+            if event.enrichment.is_none() && !self.enrichment.is_empty() {
+                event.enrichment = self.enrichment.lookup(ip);
+            }
+        }
+        let extraction = extract(&event.request, &self.config.extract);
+        let mut scores = ClassScores {
+            benign: 1.0,
+            ..Default::default()
+        };
+        let mut findings = Vec::new();
+        let mut entropy_sum = 0.0f32;
+        let mut entropy_max = 0.0f32;
+        for p in &extraction.payloads {
+            let memo = self.score_payload(p);
+            entropy_sum += memo.entropy;
+            entropy_max = entropy_max.max(memo.entropy);
+            scores = scores.max(&memo.scores);
+            if memo.scores.max_attack() > 0.0 {
+                findings.push(PayloadFinding {
+                    location: p.location.clone(),
+                    scores: memo.scores.rounded(),
+                    signatures: memo.signatures,
+                    normalized: memo.normalized,
+                });
+            }
+        }
+        let (csrf, csrf_reason) = csrf_score(&extraction.summary.csrf);
+        scores.csrf = csrf;
+        scores.benign = 1.0 - scores.max_attack();
+        // Best first; ties by location so the order is deterministic.
+        findings.sort_by(|a, b| {
+            b.top()
+                .1
+                .total_cmp(&a.top().1)
+                .then_with(|| a.location.cmp(&b.location))
+        });
+        findings.truncate(8);
+
+        let s = &extraction.summary;
+        let n = extraction.payloads.len();
+        let mut rf = vec![0.0f32; request::N];
+        rf[R::Method as usize] = method_code(&s.method);
+        rf[R::ParamCount as usize] = s.param_count as f32;
+        rf[R::HeaderCount as usize] = s.header_count as f32;
+        rf[R::CookieCount as usize] = s.cookie_count as f32;
+        rf[R::PathDepth as usize] = s.path_depth as f32;
+        rf[R::PathLen as usize] = s.path.len() as f32;
+        rf[R::BodyLen as usize] = s.body_len as f32;
+        rf[R::PayloadCount as usize] = n as f32;
+        rf[R::HeaderAnomalies as usize] = s.header_anomalies as f32;
+        rf[R::ContentTypeMismatch as usize] = f32::from(u8::from(s.content_type_mismatch));
+        rf[R::CrossSite as usize] = f32::from(u8::from(csrf >= 0.8));
+        rf[R::HasCsrfToken as usize] = f32::from(u8::from(s.csrf.has_token));
+        rf[R::MaxPayloadEntropy as usize] = entropy_max;
+        rf[R::MeanPayloadEntropy as usize] = if n > 0 { entropy_sum / n as f32 } else { 0.0 };
+        rf[R::NonAsciiTarget as usize] = f32::from(u8::from(s.non_ascii_target));
+        rf[R::ExtractionLimits as usize] = extraction.limits_hit.len() as f32;
+
+        let mut mf = vec![0.0f32; metadata::N];
+        if let Some(e) = &event.enrichment {
+            mf[M::ReputationHits as usize] = e.reputation.len() as f32;
+            mf[M::AsnKnown as usize] = f32::from(u8::from(e.asn.is_some()));
+            mf[M::CountryKnown as usize] = f32::from(u8::from(e.country.is_some()));
+        }
+        mf[M::TagCount as usize] = event.tags.len() as f32;
+        mf[M::WafBlocked as usize] = f32::from(u8::from(event.waf_blocked));
+        mf[M::HasClientIp as usize] = f32::from(u8::from(event.client.ip.is_some()));
+
+        AnalyzedEvent {
+            client_key: client_key(&event),
+            evidence_id: event.evidence_id,
+            event_time_ms: event.event_time_ms,
+            provenance,
+            late,
+            method: s.method.clone(),
+            path: s.path.clone(),
+            status: event.response.as_ref().map(|r| r.status).filter(|s| *s > 0),
+            user_agent_hash: s.user_agent_hash,
+            param_name_hashes: s.param_name_hashes.clone(),
+            waf_blocked: event.waf_blocked,
+            enrichment: event.enrichment,
+            request_features: rf,
+            metadata_features: mf,
+            scores: scores.rounded(),
+            findings,
+            payload_count: n as u32,
+            csrf_reason: csrf_reason.to_string(),
+            limits_hit: extraction
+                .limits_hit
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            package_verified: false,
+            model_version: self.classifier.version().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sentinel_models::RuleClassifier;
+
+    fn analyzer() -> EventAnalyzer {
+        EventAnalyzer::new(
+            AnalyzeConfig::default(),
+            Arc::new(RuleClassifier),
+            Arc::new(EnrichmentTables::default()),
+        )
+    }
+
+    fn event(target: &str) -> EvidenceEvent {
+        serde_json::from_value(serde_json::json!({
+            "evidence_id": "e1", "event_time_ms": 1000,
+            "client": {"ip": "198.51.100.4"},
+            "request": {"method": "GET", "target": target, "headers": [{"name": "User-Agent", "value": "curl/8"}]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn attack_and_benign() {
+        let mut a = analyzer();
+        let prov = Provenance {
+            source: "t".into(),
+            partition: None,
+            offset: 0,
+        };
+        let bad = a.analyze(
+            event("/search?q=1%27%20union%20select%20password%20from%20users--"),
+            prov.clone(),
+            false,
+        );
+        assert_eq!(bad.scores.top_attack().unwrap().0, ThreatClass::Sqli);
+        assert_eq!(bad.findings[0].location.to_string(), "query:q");
+        assert_eq!(bad.client_key, "ip:198.51.100.4");
+        let good = a.analyze(event("/search?q=red+shoes"), prov.clone(), false);
+        assert_eq!(good.attack_score(), 0.0);
+        assert!(good.findings.is_empty());
+        // The cache does not change results.
+        let again = a.analyze(
+            event("/search?q=1%27%20union%20select%20password%20from%20users--"),
+            prov,
+            false,
+        );
+        assert_eq!(again, bad);
+        assert!(a.cache_stats().0 > 0);
+    }
+}

@@ -1,0 +1,209 @@
+//! Inference: payload and behaviour scores combined into a verdict.
+
+use serde::{Deserialize, Serialize};
+
+use sentinel_models::behaviour::heuristic_score;
+use sentinel_models::features::behaviour::N as N_BEHAVIOUR;
+use sentinel_models::signatures::SIGNATURES;
+use sentinel_schema::{Decision, Finding, ThreatClass, Verdict, SCHEMA_VERSION};
+
+use crate::analyze::AnalyzedEvent;
+
+/// How scores combine and where the decision thresholds are.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InferConfig {
+    /// Weight of the payload score.
+    pub payload_weight: f32,
+    /// Weight of the behaviour score.
+    pub behaviour_weight: f32,
+    /// Combined score at or above which the verdict is `simulate`.
+    pub simulate_threshold: f32,
+    /// Combined score at or above which the verdict is `tag`.
+    pub tag_threshold: f32,
+}
+
+impl Default for InferConfig {
+    fn default() -> Self {
+        InferConfig {
+            payload_weight: 0.6,
+            behaviour_weight: 0.4,
+            simulate_threshold: 0.75,
+            tag_threshold: 0.5,
+        }
+    }
+}
+
+impl InferConfig {
+    /// Checks weights and thresholds.
+    pub fn validate(&self) -> Result<(), String> {
+        let in01 = |v: f32| (0.0..=1.0).contains(&v);
+        if !(in01(self.payload_weight) && in01(self.behaviour_weight)) {
+            return Err("weights must be in [0, 1]".into());
+        }
+        if (self.payload_weight + self.behaviour_weight - 1.0).abs() > 1e-3 {
+            return Err(format!(
+                "payload_weight + behaviour_weight must be 1 (got {} + {})",
+                self.payload_weight, self.behaviour_weight
+            ));
+        }
+        if !(in01(self.tag_threshold)
+            && in01(self.simulate_threshold)
+            && self.tag_threshold <= self.simulate_threshold)
+        {
+            return Err("thresholds must satisfy 0 <= tag <= simulate <= 1".into());
+        }
+        Ok(())
+    }
+}
+
+fn round4(v: f32) -> f32 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+/// A deterministic id from parts (32 hex digits).
+pub fn stable_id(parts: &[&[u8]]) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    format!("{:032x}", h.digest128())
+}
+
+/// Builds the verdict of an analyzed event given its behaviour features.
+///
+/// `score = payload_weight × payload_score + behaviour_weight × behaviour_score`;
+/// the decision compares it with the thresholds. The label is the top
+/// attack class when the decision is not `benign` (and `benign` otherwise,
+/// or when only behaviour raised the score).
+pub fn verdict(ev: &AnalyzedEvent, behaviour: &[f32; N_BEHAVIOUR], cfg: &InferConfig) -> Verdict {
+    let payload_score = round4(ev.attack_score());
+    let behaviour_score = round4(heuristic_score(behaviour));
+    let score = round4(cfg.payload_weight * payload_score + cfg.behaviour_weight * behaviour_score);
+    let decision = if score >= cfg.simulate_threshold {
+        Decision::Simulate
+    } else if score >= cfg.tag_threshold {
+        Decision::Tag
+    } else {
+        Decision::Benign
+    };
+    let label = match decision {
+        Decision::Benign => ThreatClass::Benign,
+        _ => ev
+            .scores
+            .top_attack()
+            .map(|(c, _)| c)
+            .unwrap_or(ThreatClass::Benign),
+    };
+    let findings = ev
+        .findings
+        .iter()
+        .map(|f| {
+            let (label, score) = f.top();
+            Finding {
+                location: f.location.clone(),
+                label,
+                score,
+                signatures: f
+                    .signatures
+                    .iter()
+                    .filter_map(|i| SIGNATURES.get(*i as usize).map(|s| s.id.to_string()))
+                    .collect(),
+                normalized: f.normalized.clone(),
+            }
+        })
+        .collect();
+    Verdict {
+        verdict_id: stable_id(&[ev.evidence_id.as_bytes(), ev.model_version.as_bytes()]),
+        evidence_id: ev.evidence_id.clone(),
+        event_time_ms: ev.event_time_ms,
+        client_key: ev.client_key.clone(),
+        decision,
+        label,
+        score,
+        payload_score,
+        behaviour_score,
+        class_scores: ev.scores,
+        findings,
+        payload_count: ev.payload_count,
+        late: ev.late,
+        model_version: ev.model_version.clone(),
+        schema_version: SCHEMA_VERSION,
+        provenance: ev.provenance.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sentinel_models::features::behaviour::B;
+    use sentinel_schema::{ClassScores, Provenance};
+
+    fn ev(sqli: f32) -> AnalyzedEvent {
+        AnalyzedEvent {
+            evidence_id: "e".into(),
+            event_time_ms: 1,
+            client_key: "k".into(),
+            provenance: Provenance::default(),
+            late: false,
+            method: "GET".into(),
+            path: "/".into(),
+            status: None,
+            user_agent_hash: 0,
+            param_name_hashes: vec![],
+            waf_blocked: false,
+            enrichment: None,
+            request_features: vec![],
+            metadata_features: vec![],
+            scores: ClassScores {
+                sqli,
+                benign: 1.0 - sqli,
+                ..Default::default()
+            },
+            findings: vec![],
+            payload_count: 1,
+            csrf_reason: String::new(),
+            limits_hit: vec![],
+            package_verified: false,
+            model_version: "rules-v1".into(),
+        }
+    }
+
+    #[test]
+    fn weights_and_thresholds() {
+        let cfg = InferConfig::default();
+        let quiet = [0.0; N_BEHAVIOUR];
+        let v = verdict(&ev(1.0), &quiet, &cfg);
+        assert_eq!(
+            (v.decision, v.label, v.score),
+            (Decision::Tag, ThreatClass::Sqli, 0.6)
+        );
+        let mut scanner = [0.0; N_BEHAVIOUR];
+        scanner[B::WindowRequests as usize] = 20.0;
+        scanner[B::AttackRatio as usize] = 1.0;
+        let v = verdict(&ev(1.0), &scanner, &cfg);
+        assert_eq!(v.decision, Decision::Simulate);
+        let v = verdict(&ev(0.3), &quiet, &cfg);
+        assert_eq!(
+            (v.decision, v.label),
+            (Decision::Benign, ThreatClass::Benign)
+        );
+        assert_eq!(v.verdict_id, verdict(&ev(0.3), &quiet, &cfg).verdict_id);
+    }
+
+    #[test]
+    fn config_validation() {
+        assert!(InferConfig::default().validate().is_ok());
+        let bad = InferConfig {
+            payload_weight: 0.9,
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+        let bad = InferConfig {
+            tag_threshold: 0.9,
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}

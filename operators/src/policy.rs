@@ -1,0 +1,210 @@
+//! Rule policy: de-duplication, ids, versions and the apply decision.
+//!
+//! Confidence ≥ `auto_apply` → `auto_applied` (action `block`);
+//! ≥ `review` → `proposed` (action `challenge` once approved);
+//! below → `log_only` (action `tag`). Equivalent rules (same class,
+//! variables, operator and pattern) share one rule id and are emitted once.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use sentinel_schema::{
+    RuleAction, RuleProvenance, RuleStatus, ThreatClass, WafRule, SCHEMA_VERSION,
+};
+
+use crate::rulegen::{RuleCandidate, TRANSFORMATIONS};
+
+/// Policy thresholds and the ModSecurity id range.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Confidence at or above which rules are applied automatically.
+    pub auto_apply: f32,
+    /// Confidence at or above which rules are proposed for review.
+    pub review: f32,
+    /// First ModSecurity rule id to assign.
+    pub id_range_start: u64,
+    /// Last ModSecurity rule id to assign.
+    pub id_range_end: u64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            auto_apply: 0.9,
+            review: 0.7,
+            id_range_start: 4_200_000,
+            id_range_end: 4_299_999,
+        }
+    }
+}
+
+/// The status and action the policy gives a confidence.
+pub fn decide(confidence: f32, cfg: &PolicyConfig) -> (RuleStatus, RuleAction) {
+    if confidence >= cfg.auto_apply {
+        (RuleStatus::AutoApplied, RuleAction::Block)
+    } else if confidence >= cfg.review {
+        (RuleStatus::Proposed, RuleAction::Challenge)
+    } else {
+        (RuleStatus::LogOnly, RuleAction::Tag)
+    }
+}
+
+fn severity(class: ThreatClass) -> &'static str {
+    match class {
+        ThreatClass::Sqli | ThreatClass::Cmdi | ThreatClass::Xxe => "CRITICAL",
+        ThreatClass::Xss | ThreatClass::PathTraversal => "ERROR",
+        _ => "WARNING",
+    }
+}
+
+/// Renders the `SecRule` text of a rule.
+pub fn secrule_text(rule: &WafRule) -> String {
+    let disruptive = match rule.action {
+        RuleAction::Block => "deny,status:403".to_string(),
+        RuleAction::Challenge => "redirect:/.sentinel/challenge".to_string(),
+        RuleAction::Tag => "pass".to_string(),
+    };
+    let transformations: String = rule
+        .transformations
+        .iter()
+        .map(|t| format!(",t:{t}"))
+        .collect();
+    // A double quote inside the operator argument is written as \x22 (same
+    // regex, no quoting pitfalls in the config parser).
+    let pattern = rule.pattern.replace('"', "\\x22");
+    let msg = rule.msg.replace(['\'', '"', '\\'], "");
+    format!(
+        "SecRule {} \"@{} {}\" \"id:{},phase:2,{},log,msg:'{}',tag:'sentinel',tag:'sentinel/{}',severity:'{}',ver:'sentinel/{}'{}\"",
+        rule.variables.join("|"),
+        rule.operator,
+        pattern,
+        rule.modsec_id,
+        disruptive,
+        msg,
+        rule.class.as_str(),
+        rule.severity,
+        rule.version,
+        transformations,
+    )
+}
+
+/// The rule registry of one run: assigns ids in order of first appearance
+/// and emits each rule once.
+#[derive(Debug, Default)]
+pub struct RuleRegistry {
+    config: PolicyConfig,
+    known: HashMap<String, u64>,
+    next_id: u64,
+}
+
+impl RuleRegistry {
+    /// An empty registry.
+    pub fn new(config: PolicyConfig) -> Self {
+        RuleRegistry {
+            config,
+            known: HashMap::new(),
+            next_id: config.id_range_start,
+        }
+    }
+
+    /// Processes candidates (already in deterministic order) and returns the new rules.
+    pub fn admit(&mut self, candidates: impl IntoIterator<Item = RuleCandidate>) -> Vec<WafRule> {
+        let mut out = Vec::new();
+        for c in candidates {
+            if self.known.contains_key(&c.rule_id) {
+                continue;
+            }
+            if self.next_id > self.config.id_range_end {
+                // The range is exhausted: nothing more can be numbered.
+                continue;
+            }
+            let modsec_id = self.next_id;
+            self.next_id += 1;
+            self.known.insert(c.rule_id.clone(), modsec_id);
+            let (status, action) = decide(c.confidence, &self.config);
+            let mut rule = WafRule {
+                rule_id: c.rule_id,
+                modsec_id,
+                version: 1,
+                class: c.class,
+                status,
+                action,
+                confidence: c.confidence,
+                variables: c.variables,
+                transformations: TRANSFORMATIONS.iter().map(|t| t.to_string()).collect(),
+                operator: c.operator,
+                pattern: c.pattern,
+                secrule: String::new(),
+                msg: format!("Sentinel: {} ({})", c.class.as_str(), c.signature),
+                severity: severity(c.class).into(),
+                provenance: RuleProvenance {
+                    evidence_ids: vec![c.evidence_id],
+                    sim_ids: vec![],
+                    samples: vec![c.sample],
+                    model_version: c.model_version,
+                },
+                created_at_ms: c.event_time_ms,
+                schema_version: SCHEMA_VERSION,
+            };
+            rule.secrule = secrule_text(&rule);
+            out.push(rule);
+        }
+        out
+    }
+
+    /// Rules known so far.
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    /// True when no rule is known.
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(id: &str, conf: f32) -> RuleCandidate {
+        RuleCandidate {
+            rule_id: id.into(),
+            class: ThreatClass::Sqli,
+            variables: vec!["ARGS:q".into()],
+            operator: "rx".into(),
+            pattern: r#"['"]\s*or"#.into(),
+            signature: "sqli.x".into(),
+            confidence: conf,
+            evidence_id: "e".into(),
+            sample: "' or 1=1".into(),
+            model_version: "m".into(),
+            event_time_ms: 0,
+            order: (0, String::new(), -1, 0),
+        }
+    }
+
+    #[test]
+    fn policy_thresholds_and_dedup() {
+        let mut r = RuleRegistry::new(PolicyConfig::default());
+        let out = r.admit(vec![
+            cand("a", 0.95),
+            cand("a", 0.95),
+            cand("b", 0.8),
+            cand("c", 0.5),
+        ]);
+        assert_eq!(out.len(), 3);
+        assert_eq!(
+            (out[0].status, out[0].action, out[0].modsec_id),
+            (RuleStatus::AutoApplied, RuleAction::Block, 4_200_000)
+        );
+        assert_eq!(out[1].status, RuleStatus::Proposed);
+        assert_eq!(out[2].status, RuleStatus::LogOnly);
+        assert!(out[0].secrule.starts_with(
+            "SecRule ARGS:q \"@rx ['\\x22]\\s*or\" \"id:4200000,phase:2,deny,status:403"
+        ));
+        assert!(r.admit(vec![cand("a", 0.99)]).is_empty());
+    }
+}

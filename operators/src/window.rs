@@ -1,0 +1,365 @@
+//! Event-time behaviour windows per client key.
+//!
+//! Each key keeps the requests of its last `window_ms` of event time (a
+//! sliding window anchored at each request). Aggregates are maintained
+//! incrementally, so observing a request costs O(1) amortized whatever the
+//! window holds, and a key's memory is bounded by `max_entries`.
+//!
+//! Determinism: callers feed a key's requests in event-time order (the
+//! timely operator sorts each closed batch by `(event_time, provenance)`),
+//! so the features of every request depend only on the input, never on
+//! worker count or arrival order. Late requests are scored against a
+//! window of their own and do not update state.
+
+use std::collections::{HashMap, VecDeque};
+
+use sentinel_models::features::behaviour::{B, N};
+
+use crate::analyze::AnalyzedEvent;
+
+/// Window configuration.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowConfig {
+    /// Window length in event time, ms.
+    pub window_ms: i64,
+    /// Most requests remembered per key.
+    pub max_entries: usize,
+    /// A request scoring at least this is counted as an attack in the window.
+    pub attack_threshold: f32,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        WindowConfig {
+            window_ms: 60_000,
+            max_entries: 4096,
+            attack_threshold: 0.5,
+        }
+    }
+}
+
+/// What a window remembers of one request.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    time: i64,
+    path: u64,
+    ua: u64,
+    error: bool,
+    known_status: bool,
+    attack: bool,
+    blocked: bool,
+}
+
+/// A multiset of hashes with O(1) distinct count.
+#[derive(Clone, Debug, Default)]
+struct Counts(HashMap<u64, u32>);
+
+impl Counts {
+    fn add(&mut self, k: u64) {
+        *self.0.entry(k).or_default() += 1;
+    }
+    fn remove(&mut self, k: u64) {
+        if let Some(c) = self.0.get_mut(&k) {
+            *c -= 1;
+            if *c == 0 {
+                self.0.remove(&k);
+            }
+        }
+    }
+    fn distinct(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// One key's window.
+#[derive(Clone, Debug, Default)]
+struct KeyWindow {
+    entries: VecDeque<Entry>,
+    param_hashes: VecDeque<Vec<u64>>,
+    paths: Counts,
+    uas: Counts,
+    params: Counts,
+    errors: u32,
+    known_status: u32,
+    attacks: u32,
+    blocked: u32,
+    gap_sum: f64,
+    gap_sq_sum: f64,
+}
+
+impl KeyWindow {
+    fn pop_front(&mut self) {
+        let Some(e) = self.entries.pop_front() else {
+            return;
+        };
+        let params = self.param_hashes.pop_front().unwrap_or_default();
+        self.paths.remove(e.path);
+        self.uas.remove(e.ua);
+        for p in params {
+            self.params.remove(p);
+        }
+        self.errors -= u32::from(e.error);
+        self.known_status -= u32::from(e.known_status);
+        self.attacks -= u32::from(e.attack);
+        self.blocked -= u32::from(e.blocked);
+        if let Some(next) = self.entries.front() {
+            let gap = (next.time - e.time) as f64;
+            self.gap_sum -= gap;
+            self.gap_sq_sum -= gap * gap;
+        }
+    }
+
+    fn push(&mut self, e: Entry, params: Vec<u64>) {
+        if let Some(last) = self.entries.back() {
+            let gap = (e.time - last.time).max(0) as f64;
+            self.gap_sum += gap;
+            self.gap_sq_sum += gap * gap;
+        }
+        self.paths.add(e.path);
+        self.uas.add(e.ua);
+        for p in &params {
+            self.params.add(*p);
+        }
+        self.errors += u32::from(e.error);
+        self.known_status += u32::from(e.known_status);
+        self.attacks += u32::from(e.attack);
+        self.blocked += u32::from(e.blocked);
+        self.entries.push_back(e);
+        self.param_hashes.push_back(params);
+    }
+
+    fn features(&self, attacks_before: u32) -> [f32; N] {
+        let n = self.entries.len();
+        let mut f = [0.0f32; N];
+        f[B::WindowRequests as usize] = n as f32;
+        let span_ms = match (self.entries.front(), self.entries.back()) {
+            (Some(a), Some(b)) => (b.time - a.time).max(0),
+            _ => 0,
+        };
+        // Rate over the span, with a one-second floor so a burst of two is not infinite.
+        let minutes = (span_ms.max(1000) as f32) / 60_000.0;
+        f[B::RequestsPerMinute as usize] = if n > 1 { n as f32 / minutes } else { 1.0 };
+        f[B::ErrorRate as usize] = if self.known_status > 0 {
+            self.errors as f32 / self.known_status as f32
+        } else {
+            0.0
+        };
+        f[B::DistinctPaths as usize] = self.paths.distinct() as f32;
+        f[B::DistinctParams as usize] = self.params.distinct() as f32;
+        f[B::UaDistinct as usize] = self.uas.distinct() as f32;
+        let gaps = n.saturating_sub(1) as f64;
+        f[B::Burstiness as usize] = if gaps >= 2.0 && self.gap_sum > 0.0 {
+            let mean = self.gap_sum / gaps;
+            let var = (self.gap_sq_sum / gaps - mean * mean).max(0.0);
+            (var.sqrt() / mean) as f32
+        } else {
+            0.0
+        };
+        f[B::AttackRatio as usize] = if n > 1 {
+            attacks_before as f32 / (n - 1) as f32
+        } else {
+            0.0
+        };
+        f[B::BlockedRatio as usize] = self.blocked as f32 / n.max(1) as f32;
+        f
+    }
+}
+
+/// The behaviour windows of the keys one worker owns.
+#[derive(Debug, Default)]
+pub struct BehaviourWindows {
+    config: WindowConfig,
+    keys: HashMap<String, KeyWindow>,
+    late: u64,
+}
+
+impl BehaviourWindows {
+    /// Empty windows with `config`.
+    pub fn new(config: WindowConfig) -> Self {
+        BehaviourWindows {
+            config,
+            keys: HashMap::new(),
+            late: 0,
+        }
+    }
+
+    fn entry_of(&self, ev: &AnalyzedEvent) -> Entry {
+        Entry {
+            time: ev.event_time_ms,
+            path: crate::extract::stable_hash(ev.path.as_bytes()),
+            ua: ev.user_agent_hash,
+            error: ev.status.is_some_and(|s| s >= 400),
+            known_status: ev.status.is_some(),
+            attack: ev.attack_score() >= self.config.attack_threshold,
+            blocked: ev.waf_blocked,
+        }
+    }
+
+    /// Observes one request (in event-time order per key) and returns its
+    /// behaviour features. Late requests get the features of a window
+    /// holding only themselves and leave the state untouched.
+    pub fn observe(&mut self, ev: &AnalyzedEvent) -> [f32; N] {
+        let entry = self.entry_of(ev);
+        if ev.late {
+            self.late += 1;
+            let mut alone = KeyWindow::default();
+            alone.push(entry, ev.param_name_hashes.clone());
+            return alone.features(0);
+        }
+        let max = self.config.max_entries;
+        let horizon = ev.event_time_ms - self.config.window_ms;
+        let w = self.keys.entry(ev.client_key.clone()).or_default();
+        while w.entries.front().is_some_and(|e| e.time <= horizon) || w.entries.len() >= max {
+            w.pop_front();
+        }
+        let attacks_before = w.attacks;
+        w.push(entry, ev.param_name_hashes.clone());
+        w.features(attacks_before)
+    }
+
+    /// Drops keys whose newest request is older than `watermark_ms - window_ms`
+    /// (their windows can no longer change). Returns how many were dropped.
+    pub fn expire(&mut self, watermark_ms: i64) -> usize {
+        let horizon = watermark_ms - self.config.window_ms;
+        let before = self.keys.len();
+        self.keys
+            .retain(|_, w| w.entries.back().is_some_and(|e| e.time > horizon));
+        before - self.keys.len()
+    }
+
+    /// Keys with live state.
+    pub fn active_keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Requests held over all keys.
+    pub fn entries(&self) -> usize {
+        self.keys.values().map(|w| w.entries.len()).sum()
+    }
+
+    /// Approximate bytes of window state.
+    pub fn state_bytes(&self) -> usize {
+        self.keys
+            .iter()
+            .map(|(k, w)| {
+                k.len()
+                    + std::mem::size_of::<KeyWindow>()
+                    + w.entries.len() * std::mem::size_of::<Entry>()
+                    + w.param_hashes
+                        .iter()
+                        .map(|p| 24 + p.len() * 8)
+                        .sum::<usize>()
+                    + (w.paths.distinct() + w.uas.distinct() + w.params.distinct()) * 16
+            })
+            .sum()
+    }
+
+    /// Late requests seen.
+    pub fn late(&self) -> u64 {
+        self.late
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sentinel_schema::{ClassScores, Provenance};
+
+    fn ev(key: &str, t: i64, path: &str, status: u16, attack: bool) -> AnalyzedEvent {
+        AnalyzedEvent {
+            evidence_id: format!("{key}-{t}"),
+            event_time_ms: t,
+            client_key: key.into(),
+            provenance: Provenance::default(),
+            late: false,
+            method: "GET".into(),
+            path: path.into(),
+            status: Some(status),
+            user_agent_hash: 7,
+            param_name_hashes: vec![1, 2],
+            waf_blocked: false,
+            enrichment: None,
+            request_features: vec![],
+            metadata_features: vec![],
+            scores: if attack {
+                ClassScores {
+                    sqli: 0.9,
+                    benign: 0.1,
+                    ..Default::default()
+                }
+            } else {
+                ClassScores {
+                    benign: 1.0,
+                    ..Default::default()
+                }
+            },
+            findings: vec![],
+            payload_count: 1,
+            csrf_reason: String::new(),
+            limits_hit: vec![],
+            package_verified: false,
+            model_version: "t".into(),
+        }
+    }
+
+    #[test]
+    fn sliding_aggregates() {
+        let mut w = BehaviourWindows::new(WindowConfig {
+            window_ms: 10_000,
+            ..Default::default()
+        });
+        let f = w.observe(&ev("a", 0, "/x", 200, true));
+        assert_eq!(f[B::WindowRequests as usize], 1.0);
+        assert_eq!(f[B::AttackRatio as usize], 0.0);
+        let f = w.observe(&ev("a", 1000, "/y", 404, false));
+        assert_eq!(f[B::WindowRequests as usize], 2.0);
+        assert_eq!(f[B::DistinctPaths as usize], 2.0);
+        assert_eq!(f[B::ErrorRate as usize], 0.5);
+        assert_eq!(f[B::AttackRatio as usize], 1.0);
+        // 11 s later the first two have left the window.
+        let f = w.observe(&ev("a", 12_000, "/x", 200, false));
+        assert_eq!(f[B::WindowRequests as usize], 1.0);
+        assert_eq!(f[B::ErrorRate as usize], 0.0);
+        // Other keys are independent.
+        let f = w.observe(&ev("b", 12_000, "/z", 200, false));
+        assert_eq!(f[B::WindowRequests as usize], 1.0);
+        assert_eq!(w.active_keys(), 2);
+        assert_eq!(w.expire(30_000), 2);
+        assert_eq!(w.entries(), 0);
+    }
+
+    #[test]
+    fn late_requests_do_not_touch_state() {
+        let mut w = BehaviourWindows::new(WindowConfig::default());
+        w.observe(&ev("a", 5000, "/x", 200, false));
+        let mut late = ev("a", 10, "/old", 200, false);
+        late.late = true;
+        let f = w.observe(&late);
+        assert_eq!(f[B::WindowRequests as usize], 1.0);
+        assert_eq!(w.entries(), 1);
+        assert_eq!(w.late(), 1);
+    }
+
+    #[test]
+    fn bounded_per_key() {
+        let mut w = BehaviourWindows::new(WindowConfig {
+            max_entries: 10,
+            ..Default::default()
+        });
+        for t in 0..100 {
+            w.observe(&ev("flood", t, "/", 200, false));
+        }
+        assert_eq!(w.entries(), 10);
+    }
+
+    #[test]
+    fn burstiness_of_regular_traffic_is_zero() {
+        let mut w = BehaviourWindows::new(WindowConfig::default());
+        let mut f = [0.0; N];
+        for t in 0..10 {
+            f = w.observe(&ev("a", t * 1000, "/", 200, false));
+        }
+        assert!(f[B::Burstiness as usize].abs() < 1e-6);
+    }
+}
