@@ -1,1 +1,28 @@
-//! placeholder
+//! # sentinel-dataflow
+//!
+//! Assembles and runs the Sentinel graph on timely dataflow:
+//!
+//! ```text
+//! file source (per worker, event-time watermark per file)
+//!   ├─ dead letters ───────────────────────────────────────────────► dead_letters
+//!   └─ events ─► exchange (spread) ─► analyze ─┬─► evidence_ready ───► evidence_ready
+//!                                              └─► exchange (client key) ─► window + infer ─► verdicts
+//!                                                                            └─► rulegen ─► exchange (worker 0) ─► policy ─► rules
+//! ```
+//!
+//! Every sink is an ordered sink on worker 0, so output files are
+//! byte-identical for any worker count.
+
+mod envelope;
+mod file_source;
+mod graph;
+pub mod pacing;
+mod replay;
+mod stats;
+pub mod watermark;
+
+pub use envelope::Envelope;
+pub use file_source::{FileInput, SourceSettings};
+pub use graph::{build_analysis, GraphConfig, SinkFactory, SinkWriter};
+pub use replay::{run_replay, ReplayConfig, ReplaySummary};
+pub use stats::Counters;

@@ -65,7 +65,7 @@ impl<T> CidrTable<T> {
             Some(p) => &mut self.levels[p].1,
             None => {
                 self.levels.push(((prefix, v6), HashMap::new()));
-                self.levels.sort_by(|a, b| b.0 .0.cmp(&a.0 .0));
+                self.levels.sort_by_key(|l| std::cmp::Reverse(l.0 .0));
                 let p = self
                     .levels
                     .iter()

@@ -10,7 +10,8 @@
 //! * [`window`] — event-time behaviour windows per client key;
 //! * [`infer`] — payload and behaviour scores combined into a verdict;
 //! * [`rulegen`] and [`policy`] — from offending payloads to `SecRule`s and their status;
-//! * [`dead_letter`] — building dead letters from decode errors.
+//! * [`dead_letter`] — building dead letters from decode errors;
+//! * [`timely_ops`] — the thin timely operators over these stages.
 
 pub mod analyze;
 pub mod client_key;
@@ -20,5 +21,6 @@ pub mod extract;
 pub mod infer;
 pub mod policy;
 pub mod rulegen;
+pub mod timely_ops;
 pub mod validate;
 pub mod window;

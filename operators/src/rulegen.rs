@@ -11,10 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use sentinel_models::signatures::SIGNATURES;
-use sentinel_schema::{PayloadLocation, ThreatClass, Verdict};
+use sentinel_models::signatures::by_id;
+use sentinel_schema::{Finding, PayloadLocation, ThreatClass, Verdict};
 
-use crate::analyze::PayloadFinding;
 use crate::infer::stable_id;
 
 /// ModSecurity transformations matching Sentinel's normalization pipeline.
@@ -92,17 +91,17 @@ pub fn variable_for(location: &PayloadLocation) -> String {
 /// or a literal pattern.
 pub fn candidates_for(
     verdict: &Verdict,
-    finding: &PayloadFinding,
+    finding: &Finding,
     min_score: f32,
 ) -> Option<RuleCandidate> {
-    let (class, score) = finding.top();
+    let (class, score) = (finding.label, finding.score);
     if !class.is_attack() || class == ThreatClass::Csrf || score < min_score {
         return None;
     }
     let best = finding
         .signatures
         .iter()
-        .filter_map(|i| SIGNATURES.get(*i as usize))
+        .filter_map(|id| by_id(id))
         .filter(|s| s.class == class)
         .filter_map(|s| s.pattern().map(|p| (s, p)))
         .max_by(|a, b| {
@@ -157,16 +156,12 @@ pub fn candidates_for(
 }
 
 /// Rule candidates for a verdict (one per offending payload, deduplicated by rule id).
-pub fn candidates(
-    verdict: &Verdict,
-    findings: &[PayloadFinding],
-    min_score: f32,
-) -> Vec<RuleCandidate> {
+pub fn candidates(verdict: &Verdict, min_score: f32) -> Vec<RuleCandidate> {
     if verdict.decision == sentinel_schema::Decision::Benign {
         return Vec::new();
     }
     let mut out: Vec<RuleCandidate> = Vec::new();
-    for f in findings {
+    for f in &verdict.findings {
         if let Some(c) = candidates_for(verdict, f, min_score) {
             if !out.iter().any(|o| o.rule_id == c.rule_id) {
                 out.push(c);

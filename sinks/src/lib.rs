@@ -1,1 +1,13 @@
-//! placeholder
+//! # sentinel-sinks
+//!
+//! Where Sentinel's outputs go. Every sink writes whole records and can be
+//! flushed; file sinks never leave a half-written file behind where a reader
+//! expects a complete one (rule files are replaced atomically).
+
+mod jsonl;
+mod out_dir;
+mod rules_file;
+
+pub use jsonl::JsonlFile;
+pub use out_dir::{OutputDir, OutputKind};
+pub use rules_file::{render_rules_conf, write_atomically};

@@ -32,6 +32,8 @@ pub enum SourceItem {
         offset: u64,
         /// The decoded event.
         event: Box<EvidenceEvent>,
+        /// The record's bytes (for a dead letter if a later check fails).
+        raw: Vec<u8>,
     },
     /// A record that could not be decoded.
     Bad {
@@ -152,6 +154,7 @@ impl FileSource {
                     Ok(event) => SourceItem::Event {
                         offset: frame.offset,
                         event: Box::new(event),
+                        raw: frame.bytes,
                     },
                     Err(error) => SourceItem::Bad {
                         offset: frame.offset,

@@ -1,0 +1,245 @@
+//! The timely source over recorded-evidence files.
+//!
+//! Files are spread over workers (file `i` on worker `i % peers`). Each file
+//! is one partition with its own event-time watermark; the worker's
+//! capability follows the least watermark of its open files, so a window
+//! closes only when every file has moved past it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::{Scope, StreamVec};
+
+use sentinel_operators::dead_letter::dead_letter;
+use sentinel_operators::validate::{validate, ValidationLimits};
+use sentinel_schema::Provenance;
+use sentinel_sources::{FileSource, SourceItem, SourceOptions};
+
+use crate::pacing::{Pacer, Speed};
+use crate::watermark::{bucket, PartitionWatermark};
+use crate::{Counters, Envelope};
+
+/// One input file.
+#[derive(Clone, Debug)]
+pub struct FileInput {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its name in provenance (the path as the user gave it).
+    pub name: String,
+    /// How to read it.
+    pub options: SourceOptions,
+}
+
+/// Source behaviour shared by all files.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceSettings {
+    /// Width of a timestamp bucket in event-time ms.
+    pub bucket_ms: u64,
+    /// Allowed out-of-orderness before an event counts as late, ms.
+    pub allowed_lateness_ms: i64,
+    /// Replay speed.
+    pub speed: Speed,
+    /// Checks on decoded events.
+    pub validation: ValidationLimits,
+    /// Records read per file per activation.
+    pub batch: usize,
+}
+
+impl Default for SourceSettings {
+    fn default() -> Self {
+        SourceSettings {
+            bucket_ms: 1000,
+            allowed_lateness_ms: 5000,
+            speed: Speed::Max,
+            validation: ValidationLimits::default(),
+            batch: 2048,
+        }
+    }
+}
+
+struct Partition {
+    input: FileInput,
+    reader: Option<FileSource>,
+    watermark: PartitionWatermark,
+    pacer: Pacer,
+    pending: Option<SourceItem>,
+    consumed: Option<Arc<AtomicU64>>,
+    reported_bytes: u64,
+    last_offset: u64,
+    done: bool,
+}
+
+/// Builds the file source for this worker's share of `inputs`.
+pub fn file_source<'scope>(
+    scope: Scope<'scope, u64>,
+    inputs: &[FileInput],
+    settings: SourceSettings,
+    counters: Arc<Counters>,
+    errors: Arc<Mutex<Vec<String>>>,
+) -> StreamVec<'scope, u64, Envelope> {
+    let (index, peers) = (scope.index(), scope.peers());
+    let mine: Vec<FileInput> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % peers == index)
+        .map(|(_, f)| f.clone())
+        .collect();
+    source(scope, "FileSource", move |capability, info| {
+        let activator = scope.activator_for(info.address);
+        let mut cap = Some(capability);
+        let mut parts: Vec<Partition> = mine
+            .into_iter()
+            .map(|input| Partition {
+                input,
+                reader: None,
+                watermark: PartitionWatermark::new(settings.allowed_lateness_ms),
+                pacer: Pacer::new(settings.speed),
+                pending: None,
+                consumed: None,
+                reported_bytes: 0,
+                last_offset: 0,
+                done: false,
+            })
+            .collect();
+        move |output| {
+            let Some(c) = cap.as_mut() else {
+                return;
+            };
+            let now_time = *c.time();
+            let mut out: BTreeMap<u64, Vec<Envelope>> = BTreeMap::new();
+            let mut wait: Option<Duration> = None;
+            let now = Instant::now();
+            for p in parts.iter_mut().filter(|p| !p.done) {
+                if p.reader.is_none() {
+                    match FileSource::open(&p.input.path, p.input.options) {
+                        Ok(r) => {
+                            p.consumed = Some(r.consumed());
+                            p.reader = Some(r);
+                        }
+                        Err(e) => {
+                            if let Ok(mut errs) = errors.lock() {
+                                errs.push(e.to_string());
+                            }
+                            p.done = true;
+                            continue;
+                        }
+                    }
+                }
+                for _ in 0..settings.batch {
+                    let item = match p.pending.take() {
+                        Some(i) => Some(i),
+                        None => p.reader.as_mut().and_then(|r| r.next_item()),
+                    };
+                    let Some(item) = item else {
+                        p.done = true;
+                        break;
+                    };
+                    if let SourceItem::Event { event, .. } = &item {
+                        if let Some(d) = p.pacer.wait_for(event.event_time_ms, now) {
+                            wait = Some(wait.map_or(d, |w: Duration| w.min(d)));
+                            p.pending = Some(item);
+                            break;
+                        }
+                    }
+                    counters.records_in.fetch_add(1, Ordering::Relaxed);
+                    match item {
+                        SourceItem::Event { offset, event, raw } => {
+                            p.last_offset = offset;
+                            let provenance = Provenance {
+                                source: p.input.name.clone(),
+                                partition: None,
+                                offset,
+                            };
+                            if let Err(e) = validate(&event, &settings.validation) {
+                                let len = raw.len() as u64;
+                                out.entry(now_time)
+                                    .or_default()
+                                    .push(Envelope::Dead(Box::new(dead_letter(
+                                        &e, &raw, len, provenance,
+                                    ))));
+                                continue;
+                            }
+                            let t = event.event_time_ms;
+                            let late = p.watermark.observe(t);
+                            let time = if late {
+                                now_time
+                            } else {
+                                bucket(t, settings.bucket_ms).max(now_time)
+                            };
+                            out.entry(time).or_default().push(Envelope::Event {
+                                event,
+                                provenance,
+                                late,
+                            });
+                        }
+                        SourceItem::Bad {
+                            offset,
+                            error,
+                            original,
+                            original_len,
+                        } => {
+                            let offset = if offset == u64::MAX {
+                                p.last_offset + 1
+                            } else {
+                                offset
+                            };
+                            p.last_offset = offset;
+                            let provenance = Provenance {
+                                source: p.input.name.clone(),
+                                partition: None,
+                                offset,
+                            };
+                            out.entry(now_time)
+                                .or_default()
+                                .push(Envelope::Dead(Box::new(dead_letter(
+                                    &error,
+                                    &original,
+                                    original_len,
+                                    provenance,
+                                ))));
+                        }
+                    }
+                }
+                if let Some(consumed) = &p.consumed {
+                    let total = consumed.load(Ordering::Relaxed);
+                    counters
+                        .bytes_in
+                        .fetch_add(total - p.reported_bytes, Ordering::Relaxed);
+                    p.reported_bytes = total;
+                }
+            }
+            for (time, items) in out {
+                let delayed = c.delayed(&time);
+                output.session(&delayed).give_iterator(items.into_iter());
+            }
+            if parts.iter().all(|p| p.done) {
+                cap = None;
+                return;
+            }
+            // The capability follows the least watermark of the open files; a
+            // file that has produced no event yet holds it where it is.
+            let least = parts
+                .iter()
+                .filter(|p| !p.done)
+                .map(|p| {
+                    p.watermark
+                        .watermark()
+                        .map(|w| bucket(w, settings.bucket_ms))
+                })
+                .try_fold(u64::MAX, |acc, w| w.map(|w| acc.min(w)));
+            if let Some(least) = least {
+                if least > now_time && least != u64::MAX {
+                    c.downgrade(&least);
+                }
+            }
+            match wait {
+                Some(d) => activator.activate_after(d),
+                None => activator.activate(),
+            }
+        }
+    })
+}

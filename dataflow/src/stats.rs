@@ -1,0 +1,76 @@
+//! Counters shared by the workers of a process (progress bars, summaries, metrics).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sentinel_operators::timely_ops::WindowGauges;
+use sentinel_schema::{Decision, RuleStatus, ThreatClass};
+
+/// Live counters of a run.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Records read from sources (events and dead letters).
+    pub records_in: AtomicU64,
+    /// Input bytes consumed (compressed bytes for gzip files).
+    pub bytes_in: AtomicU64,
+    /// Verdicts produced.
+    pub verdicts: AtomicU64,
+    /// Evidence-ready records produced.
+    pub evidence_ready: AtomicU64,
+    /// Verdicts by decision and label.
+    by_outcome: Mutex<BTreeMap<(Decision, ThreatClass), u64>>,
+    /// Dead letters by reason.
+    dead: Mutex<BTreeMap<String, u64>>,
+    /// Rules by status.
+    rules: Mutex<BTreeMap<RuleStatus, u64>>,
+    /// Window gauges.
+    pub window: Arc<WindowGauges>,
+}
+
+impl Counters {
+    /// Counts a verdict.
+    pub fn verdict(&self, decision: Decision, label: ThreatClass) {
+        self.verdicts.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.by_outcome.lock() {
+            *m.entry((decision, label)).or_default() += 1;
+        }
+    }
+
+    /// Counts a dead letter.
+    pub fn dead_letter(&self, reason: &str) {
+        if let Ok(mut m) = self.dead.lock() {
+            *m.entry(reason.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Counts a rule.
+    pub fn rule(&self, status: RuleStatus) {
+        if let Ok(mut m) = self.rules.lock() {
+            *m.entry(status).or_default() += 1;
+        }
+    }
+
+    /// Verdicts by (decision, label).
+    pub fn outcomes(&self) -> BTreeMap<(Decision, ThreatClass), u64> {
+        self.by_outcome
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// Dead letters by reason.
+    pub fn dead_letters(&self) -> BTreeMap<String, u64> {
+        self.dead.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Total dead letters.
+    pub fn dead_total(&self) -> u64 {
+        self.dead_letters().values().sum()
+    }
+
+    /// Rules by status.
+    pub fn rules(&self) -> BTreeMap<RuleStatus, u64> {
+        self.rules.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}

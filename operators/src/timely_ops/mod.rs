@@ -1,0 +1,20 @@
+//! Thin timely operators over the stage logic of this crate.
+//!
+//! Timestamps are event-time buckets (`u64`, `event_time_ms / bucket_ms`),
+//! never one timestamp per record. Stateful operators hold a batch per
+//! timestamp until the input frontier passes it, then process it in a
+//! deterministic order — so results do not depend on worker count,
+//! scheduling or replay speed.
+
+mod behaviour;
+mod ordered_sink;
+mod stash;
+
+pub use behaviour::{ScoreBehaviour, WindowGauges};
+pub use ordered_sink::{OrderedSink, SortKey};
+pub use stash::TimeStash;
+
+/// Routes a string key to a worker with a hash that is the same in every process.
+pub fn route(key: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+}

@@ -1,0 +1,62 @@
+//! Per-timestamp batches held until the frontier passes them.
+
+use std::collections::BTreeMap;
+
+use timely::dataflow::operators::Capability;
+use timely::progress::frontier::MutableAntichain;
+
+/// Batches of records by timestamp, each with the capability to emit its results.
+pub struct TimeStash<D> {
+    batches: BTreeMap<u64, (Option<Capability<u64>>, Vec<D>)>,
+}
+
+impl<D> Default for TimeStash<D> {
+    fn default() -> Self {
+        TimeStash {
+            batches: BTreeMap::new(),
+        }
+    }
+}
+
+impl<D> TimeStash<D> {
+    /// Adds records at `time`, keeping `cap` when the batch is new.
+    pub fn add(
+        &mut self,
+        time: u64,
+        cap: impl FnOnce() -> Option<Capability<u64>>,
+        records: impl IntoIterator<Item = D>,
+    ) {
+        let entry = self
+            .batches
+            .entry(time)
+            .or_insert_with(|| (cap(), Vec::new()));
+        entry.1.extend(records);
+    }
+
+    /// Removes and returns, oldest first, every batch whose time the frontier has passed.
+    pub fn ready(
+        &mut self,
+        frontier: &MutableAntichain<u64>,
+    ) -> Vec<(u64, Option<Capability<u64>>, Vec<D>)> {
+        let mut out = Vec::new();
+        while let Some((&t, _)) = self.batches.first_key_value() {
+            if frontier.less_equal(&t) {
+                break;
+            }
+            if let Some((t, (cap, data))) = self.batches.pop_first() {
+                out.push((t, cap, data));
+            }
+        }
+        out
+    }
+
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.batches.values().map(|(_, v)| v.len()).sum()
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+}

@@ -1,0 +1,204 @@
+//! `sentinel replay`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+
+use sentinel_dataflow::pacing::Speed;
+use sentinel_dataflow::{
+    run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
+};
+use sentinel_models::RuleClassifier;
+use sentinel_operators::enrich::{EnrichmentConfig, EnrichmentTables};
+use sentinel_operators::infer::InferConfig;
+use sentinel_operators::window::WindowConfig;
+use sentinel_sources::framing::FrameLimits;
+use sentinel_sources::{FileSource, InputFormat, SourceOptions, SyntheticClock};
+
+use crate::progress::Progress;
+use crate::summary::print_replay_summary;
+
+/// `--format` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatArg {
+    /// Detect from the content.
+    Auto,
+    /// Evidence JSONL (Sentinel's schema).
+    Jsonl,
+    /// HAR 1.2.
+    Har,
+    /// ModSecurity v3 JSON audit log.
+    Modsec,
+    /// Raw HTTP/1.1 requests back to back.
+    RawHttp,
+    /// nginx `combined` access log.
+    Nginx,
+}
+
+impl FormatArg {
+    fn format(self) -> Option<InputFormat> {
+        match self {
+            FormatArg::Auto => None,
+            FormatArg::Jsonl => Some(InputFormat::Jsonl),
+            FormatArg::Har => Some(InputFormat::Har),
+            FormatArg::Modsec => Some(InputFormat::Modsec),
+            FormatArg::RawHttp => Some(InputFormat::RawHttp),
+            FormatArg::Nginx => Some(InputFormat::Nginx),
+        }
+    }
+}
+
+/// Arguments of `sentinel replay`.
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    /// Recorded evidence files (gzip accepted).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Input format of every file.
+    #[arg(long, value_enum, default_value = "auto")]
+    format: FormatArg,
+    /// Output directory for verdicts, rules, evidence_ready and dead letters.
+    #[arg(long, default_value = "sentinel-out")]
+    out: PathBuf,
+    /// Worker threads (results are identical for any count).
+    #[arg(long, short = 'w', default_value_t = default_workers())]
+    workers: usize,
+    /// Replay speed: max, realtime, or a factor like 10x (event time is paced against wall time).
+    #[arg(long, default_value = "max")]
+    speed: String,
+    /// Behaviour window length, ms of event time.
+    #[arg(long, default_value_t = 60_000)]
+    window_ms: i64,
+    /// Out-of-orderness tolerated before an event counts as late, ms.
+    #[arg(long, default_value_t = 5_000)]
+    allowed_lateness_ms: i64,
+    /// Timestamp granularity of the graph, ms of event time.
+    #[arg(long, default_value_t = 1_000)]
+    bucket_ms: u64,
+    /// Weight of the payload score in the combined score.
+    #[arg(long, default_value_t = 0.6)]
+    payload_weight: f32,
+    /// Weight of the behaviour score in the combined score.
+    #[arg(long, default_value_t = 0.4)]
+    behaviour_weight: f32,
+    /// Combined score from which a verdict asks for simulation.
+    #[arg(long, default_value_t = 0.75)]
+    simulate_threshold: f32,
+    /// Combined score from which a verdict is tagged.
+    #[arg(long, default_value_t = 0.5)]
+    tag_threshold: f32,
+    /// Spacing of synthetic event times for formats without timestamps (raw HTTP), ms.
+    #[arg(long, default_value_t = 10)]
+    synthetic_interval_ms: i64,
+    /// Largest record accepted; bigger ones become dead letters.
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    max_record_bytes: usize,
+    /// Geo list: `CIDR,CC` lines.
+    #[arg(long)]
+    geo: Option<PathBuf>,
+    /// ASN list: `CIDR,ASN[,name]` lines.
+    #[arg(long)]
+    asn: Option<PathBuf>,
+    /// Reputation list as NAME=FILE with `CIDR[,label]` lines (repeatable).
+    #[arg(long, value_name = "NAME=FILE")]
+    reputation: Vec<String>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Runs the command.
+pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
+    let speed: Speed = a.speed.parse()?;
+    let limits = FrameLimits {
+        max_record_bytes: a.max_record_bytes,
+        ..FrameLimits::default()
+    };
+    let options = SourceOptions {
+        format: a.format.format(),
+        limits,
+        clock: SyntheticClock {
+            interval_ms: a.synthetic_interval_ms,
+            ..SyntheticClock::default()
+        },
+    };
+    // Open every file once up front: unreadable files and unknown formats fail fast.
+    let mut inputs = Vec::new();
+    let mut total_bytes = 0;
+    for path in &a.files {
+        let src = FileSource::open(path, options)?;
+        total_bytes += src.file_len();
+        inputs.push(FileInput {
+            path: path.clone(),
+            name: path.display().to_string(),
+            options: SourceOptions {
+                format: Some(src.format()),
+                ..options
+            },
+        });
+    }
+    let mut enrichment = EnrichmentConfig {
+        geo: a.geo.clone(),
+        asn: a.asn.clone(),
+        ..Default::default()
+    };
+    for r in &a.reputation {
+        let Some((name, file)) = r.split_once('=') else {
+            bail!("--reputation takes NAME=FILE, got {r:?}");
+        };
+        enrichment
+            .reputation
+            .insert(name.to_string(), PathBuf::from(file));
+    }
+    let tables = EnrichmentTables::load(&enrichment).context("cannot load enrichment lists")?;
+    let infer = InferConfig {
+        payload_weight: a.payload_weight,
+        behaviour_weight: a.behaviour_weight,
+        simulate_threshold: a.simulate_threshold,
+        tag_threshold: a.tag_threshold,
+    };
+    infer.validate().map_err(anyhow::Error::msg)?;
+    let config = ReplayConfig {
+        inputs,
+        out: a.out.clone(),
+        workers: a.workers,
+        source: SourceSettings {
+            bucket_ms: a.bucket_ms.max(1),
+            allowed_lateness_ms: a.allowed_lateness_ms,
+            speed,
+            ..SourceSettings::default()
+        },
+        graph: GraphConfig {
+            window: WindowConfig {
+                window_ms: a.window_ms,
+                ..WindowConfig::default()
+            },
+            infer,
+            bucket_ms: a.bucket_ms.max(1),
+            ..GraphConfig::default()
+        },
+        classifier: Arc::new(RuleClassifier),
+        enrichment: Arc::new(tables),
+    };
+    let counters = Arc::new(Counters::default());
+    let progress = Progress::start(counters.clone(), total_bytes, a.quiet);
+    let result = run_replay(config, counters.clone());
+    progress.finish();
+    let summary = result?;
+    print_replay_summary(&summary, &counters, &a.out, a.workers)
+        .context("cannot write the summary")?;
+    if !summary.errors.is_empty() {
+        for e in &summary.errors {
+            eprintln!("error: {e}");
+        }
+        return Ok(1);
+    }
+    Ok(0)
+}
