@@ -34,7 +34,7 @@ fn csic_normal_traffic_decodes_completely() {
     let mut posts_with_body = 0;
     while let Some(item) = src.next_item() {
         match item {
-            SourceItem::Event { event, offset } => {
+            SourceItem::Event { event, offset, .. } => {
                 assert_eq!(offset, events as u64);
                 if event.request.method == "POST" && !event.request.body.is_empty() {
                     posts_with_body += 1;
