@@ -106,7 +106,7 @@ pub fn write_replay_summary(
     if !rules.is_empty() {
         let mut t = table(&["rule status", "count"]);
         for (status, n) in rules {
-            t.add_row(vec![Cell::new(format!("{status:?}")), num(n)]);
+            t.add_row(vec![Cell::new(status.as_str()), num(n)]);
         }
         writeln!(w, "{t}")?;
     }

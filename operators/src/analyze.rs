@@ -223,6 +223,30 @@ impl EventAnalyzer {
         }
         let (csrf, csrf_reason) = csrf_score(&extraction.summary.csrf);
         scores.csrf = csrf;
+        if csrf >= 0.5 {
+            // A request-level finding: where the cross-site evidence is.
+            let header = if csrf_reason.starts_with("Sec-Fetch") {
+                "Sec-Fetch-Site"
+            } else if csrf_reason.starts_with("Referer") {
+                "Referer"
+            } else {
+                "Origin"
+            };
+            findings.push(PayloadFinding {
+                location: PayloadLocation::Header(header.to_string()),
+                scores: ClassScores {
+                    csrf,
+                    benign: 1.0 - csrf,
+                    ..Default::default()
+                }
+                .rounded(),
+                signatures: Vec::new(),
+                normalized: format!(
+                    "{csrf_reason}: {} with cookies and no anti-CSRF token",
+                    extraction.summary.method
+                ),
+            });
+        }
         scores.benign = 1.0 - scores.max_attack();
         // Best first; ties by location so the order is deterministic.
         findings.sort_by(|a, b| {

@@ -13,6 +13,8 @@
 //! * [`dead_letter`] — building dead letters from decode errors;
 //! * [`timely_ops`] — the thin timely operators over these stages.
 
+#![warn(missing_docs)]
+
 pub mod analyze;
 pub mod client_key;
 pub mod dead_letter;

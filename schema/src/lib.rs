@@ -10,6 +10,8 @@
 //!   (`SENTINEL_BLESS=1 cargo test -p sentinel-schema` rewrites them).
 //! * [`SCHEMA_VERSION`] is stamped into every output record.
 
+#![warn(missing_docs)]
+
 mod audit;
 mod bytes;
 mod class;

@@ -40,6 +40,18 @@ pub enum RuleStatus {
 }
 
 impl RuleStatus {
+    /// The wire name (`auto_applied`, `proposed`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleStatus::AutoApplied => "auto_applied",
+            RuleStatus::Proposed => "proposed",
+            RuleStatus::LogOnly => "log_only",
+            RuleStatus::Approved => "approved",
+            RuleStatus::Rejected => "rejected",
+            RuleStatus::Retracted => "retracted",
+        }
+    }
+
     /// True when a gatekeeper should have this rule loaded.
     pub fn is_active(self) -> bool {
         matches!(self, RuleStatus::AutoApplied | RuleStatus::Approved)

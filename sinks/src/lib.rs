@@ -4,6 +4,8 @@
 //! flushed; file sinks never leave a half-written file behind where a reader
 //! expects a complete one (rule files are replaced atomically).
 
+#![warn(missing_docs)]
+
 mod jsonl;
 mod out_dir;
 mod rules_file;

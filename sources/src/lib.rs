@@ -15,6 +15,8 @@
 //! [`FileSource`] ties the three together for one file and [`detect_format`]
 //! implements `--format auto`.
 
+#![warn(missing_docs)]
+
 pub mod decode;
 mod error;
 mod file_source;

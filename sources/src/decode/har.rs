@@ -170,6 +170,64 @@ fn form_urlencode(params: &[PostParam]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode(&bytes, 0);
+        }
+
+        #[test]
+        fn never_panics_on_json_values(v in arb_json()) {
+            let bytes = serde_json::to_vec(&v).unwrap();
+            let _ = decode(&bytes, 0);
+        }
+    }
+
+    /// Arbitrary JSON with the field names the decoder looks for, so the
+    /// generator reaches past the first `match`.
+    fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[a-zA-Z0-9 :/.%-]{0,24}".prop_map(serde_json::Value::from),
+        ];
+        let keys = prop_oneof![
+            Just("transaction"),
+            Just("request"),
+            Just("response"),
+            Just("method"),
+            Just("uri"),
+            Just("url"),
+            Just("headers"),
+            Just("time_stamp"),
+            Just("startedDateTime"),
+            Just("http_code"),
+            Just("status"),
+            Just("postData"),
+            Just("text"),
+            Just("client_ip"),
+            Just("name"),
+            Just("value"),
+            Just("content"),
+            Just("encoding"),
+            Just("messages"),
+            Just("details"),
+            Just("ruleId"),
+        ];
+        leaf.prop_recursive(4, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                proptest::collection::vec((keys.clone(), inner), 0..6).prop_map(|kv| {
+                    serde_json::Value::Object(
+                        kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                    )
+                }),
+            ]
+        })
+    }
 
     #[test]
     fn decodes_an_entry() {

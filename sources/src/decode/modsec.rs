@@ -157,6 +157,64 @@ fn headers_of(map: serde_json::Map<String, Value>) -> Vec<Header> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode(&bytes, 0);
+        }
+
+        #[test]
+        fn never_panics_on_json_values(v in arb_json()) {
+            let bytes = serde_json::to_vec(&v).unwrap();
+            let _ = decode(&bytes, 0);
+        }
+    }
+
+    /// Arbitrary JSON with the field names the decoder looks for, so the
+    /// generator reaches past the first `match`.
+    fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[a-zA-Z0-9 :/.%-]{0,24}".prop_map(serde_json::Value::from),
+        ];
+        let keys = prop_oneof![
+            Just("transaction"),
+            Just("request"),
+            Just("response"),
+            Just("method"),
+            Just("uri"),
+            Just("url"),
+            Just("headers"),
+            Just("time_stamp"),
+            Just("startedDateTime"),
+            Just("http_code"),
+            Just("status"),
+            Just("postData"),
+            Just("text"),
+            Just("client_ip"),
+            Just("name"),
+            Just("value"),
+            Just("content"),
+            Just("encoding"),
+            Just("messages"),
+            Just("details"),
+            Just("ruleId"),
+        ];
+        leaf.prop_recursive(4, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                proptest::collection::vec((keys.clone(), inner), 0..6).prop_map(|kv| {
+                    serde_json::Value::Object(
+                        kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                    )
+                }),
+            ]
+        })
+    }
 
     const LINE: &[u8] = br#"{"transaction":{"client_ip":"172.17.0.1","time_stamp":"Thu Mar 10 11:43:03 2022","server_id":"f5b","client_port":53840,"host_ip":"172.17.0.2","host_port":80,"unique_id":"164691258354.891127","request":{"method":"GET","http_version":1.1,"uri":"/?q=%3Cscript%3E","headers":{"Host":"localhost","User-Agent":"curl/7.81.0"}},"response":{"body":"","http_code":403,"headers":{"Server":"nginx"}},"producer":{"modsecurity":"ModSecurity v3.0.6 (Linux)"},"messages":[{"message":"XSS Attack Detected via libinjection","details":{"ruleId":"941100","severity":"2"}}]}}"#;
 

@@ -1,0 +1,79 @@
+//! End-to-end replay throughput: a recorded file through the whole timely
+//! graph (parsing, analysis, windows, inference, rules, JSON output to a
+//! temporary directory), repeated, with 1 and 2 workers.
+//!
+//! `cargo run --release -p sentinel-benches --bin replay-bench [FILE] [--runs N]`
+//! (default FILE: ../shared/data/csic2010/normalTrafficTraining.txt.gz)
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use anyhow::Context;
+use sentinel_dataflow::{
+    run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
+};
+use sentinel_models::RuleClassifier;
+use sentinel_operators::enrich::EnrichmentTables;
+use sentinel_sources::SourceOptions;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut file = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/csic2010/normalTrafficTraining.txt.gz"
+    ));
+    let mut runs = 5;
+    while let Some(a) = args.next() {
+        if a == "--runs" {
+            runs = args.next().context("--runs N")?.parse()?;
+        } else {
+            file = PathBuf::from(a);
+        }
+    }
+    println!(
+        "replay-bench: {} ({} runs per worker count)",
+        file.display(),
+        runs
+    );
+    for workers in [1usize, 2] {
+        let mut rates = Vec::new();
+        let mut records = 0;
+        for _ in 0..runs {
+            let out = tempfile::tempdir()?;
+            let counters = Arc::new(Counters::default());
+            let summary = run_replay(
+                ReplayConfig {
+                    inputs: vec![FileInput {
+                        path: file.clone(),
+                        name: file.display().to_string(),
+                        options: SourceOptions::default(),
+                    }],
+                    out: out.path().to_path_buf(),
+                    workers,
+                    source: SourceSettings::default(),
+                    graph: GraphConfig {
+                        bucket_ms: 1000,
+                        ..GraphConfig::default()
+                    },
+                    classifier: Arc::new(RuleClassifier),
+                    enrichment: Arc::new(EnrichmentTables::default()),
+                },
+                counters.clone(),
+            )?;
+            records = counters.records_in.load(Ordering::Relaxed);
+            rates.push(records as f64 / summary.elapsed.as_secs_f64());
+        }
+        rates.sort_by(f64::total_cmp);
+        let median = rates[rates.len() / 2];
+        println!(
+            "workers={workers} records={records} median={median:.0} records/s min={:.0} max={:.0}",
+            rates[0],
+            rates[rates.len() - 1]
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! Helpers for the end-to-end tests: run the `sentinel` binary and read its outputs.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `sentinel ARGS` and returns its output (panics when it cannot start).
+pub fn sentinel(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sentinel"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run sentinel")
+}
+
+/// Runs `sentinel ARGS` with `stdin` and returns its output.
+pub fn sentinel_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
+        .args(args)
+        .current_dir(root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sentinel");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for sentinel")
+}
+
+/// Asserts success and returns stdout as text.
+pub fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "sentinel failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Parses a JSON Lines file.
+pub fn jsonl(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display())))
+        .collect()
+}
+
+/// Replays `files` into a fresh temporary directory with `workers`; returns the directory.
+pub fn replay(files: &[&str], workers: usize, extra: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = workers.to_string();
+    let out = dir.path().to_str().expect("utf-8 temp path").to_string();
+    let mut args = vec!["replay", "--quiet", "--workers", &w, "--out", &out];
+    args.extend_from_slice(files);
+    args.extend_from_slice(extra);
+    ok(sentinel(&args));
+    dir
+}
+
+/// A path in the shared corpora, or `None` (with a loud message) when the
+/// checkout has none and `SENTINEL_ALLOW_MISSING_CORPORA` is set.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let p = root().join("../shared/data").join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("SENTINEL_ALLOW_MISSING_CORPORA").is_some(),
+        "{} is missing (set SENTINEL_ALLOW_MISSING_CORPORA=1 to skip corpus tests)",
+        p.display()
+    );
+    None
+}
