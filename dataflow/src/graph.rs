@@ -71,39 +71,86 @@ fn spread(p: &Provenance) -> u64 {
     p.offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ sentinel_operators::timely_ops::route(&p.source)
 }
 
-/// Builds the analysis graph over `envelopes` on this worker.
-#[allow(clippy::too_many_arguments)]
+/// A serialized output record with its Kafka key.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutRecord {
+    /// Message key (evidence id, rule id, or `source:partition:offset` for dead letters).
+    pub key: String,
+    /// JSON value.
+    pub value: Vec<u8>,
+}
+
+/// An output stream: records with their deterministic order.
+pub type OutStream<'scope> = StreamVec<'scope, u64, (SortKey, OutRecord)>;
+
+/// The graph's outputs, serialized, before any sink is attached.
+pub struct GraphOutputs<'scope> {
+    /// Dead letters (`events.dead_letter`).
+    pub dead_letters: OutStream<'scope>,
+    /// Evidence ready (`events.evidence_ready`).
+    pub evidence_ready: OutStream<'scope>,
+    /// Verdicts (`events.sentinel_verdict`).
+    pub verdicts: OutStream<'scope>,
+    /// Rules (`events.rule_generated`).
+    pub rules: OutStream<'scope>,
+}
+
+impl<'scope> GraphOutputs<'scope> {
+    /// The streams with the output kind each one carries.
+    pub fn into_streams(self) -> [(OutputKind, OutStream<'scope>); 4] {
+        [
+            (OutputKind::DeadLetters, self.dead_letters),
+            (OutputKind::EvidenceReady, self.evidence_ready),
+            (OutputKind::Verdicts, self.verdicts),
+            (OutputKind::Rules, self.rules),
+        ]
+    }
+
+    /// Writes every output through ordered sinks on worker 0 (files).
+    pub fn write_ordered(self, sinks: &dyn SinkFactory, worker: usize) {
+        for (kind, stream) in self.into_streams() {
+            let mut writer = sinks.writer(worker, kind);
+            stream
+                .map(|(k, r)| (k, r.value))
+                .ordered_sink(kind.file_name(), move |batch, done| writer(batch, done));
+        }
+    }
+}
+
+/// The dead-letter key: where the record came from.
+fn dead_letter_key(p: &Provenance) -> String {
+    match p.partition {
+        Some(part) => format!("{}:{}:{}", p.source, part, p.offset),
+        None => format!("{}:{}", p.source, p.offset),
+    }
+}
+
+/// Builds the analysis graph over `envelopes` on this worker and returns its outputs.
 pub fn build_analysis<'scope>(
     envelopes: StreamVec<'scope, u64, Envelope>,
     config: GraphConfig,
     classifier: Arc<dyn PayloadClassifier>,
     enrichment: Arc<EnrichmentTables>,
     counters: Arc<Counters>,
-    sinks: &dyn SinkFactory,
-    worker: usize,
-) {
-    let (events, dead): (
-        StreamVec<'scope, u64, EventInFlight>,
-        StreamVec<'scope, u64, Box<DeadLetter>>,
-    ) = envelopes.ok_err(|e| match e {
-        Envelope::Event {
-            event,
-            provenance,
-            late,
-        } => Ok((event, provenance, late)),
-        Envelope::Dead(d) => Err(d),
-    });
+) -> GraphOutputs<'scope> {
+    let (events, dead): (StreamVec<'scope, u64, EventInFlight>, StreamVec<'scope, u64, Box<DeadLetter>>) =
+        envelopes.ok_err(|e| match e {
+            Envelope::Event { event, provenance, late } => Ok((event, provenance, late)),
+            Envelope::Dead(d) => Err(d),
+        });
 
     // Dead letters.
     let c = counters.clone();
-    dead.map(move |d| {
+    let dead_letters = dead.map(move |d| {
         c.dead_letter(d.reason.as_str());
-        (key(&d.provenance, 0, 0), json(&d))
-    })
-    .ordered_sink(
-        "DeadLetterSink",
-        sinks.writer(worker, OutputKind::DeadLetters),
-    );
+        (
+            key(&d.provenance, 0, 0),
+            OutRecord {
+                key: dead_letter_key(&d.provenance),
+                value: json(&d),
+            },
+        )
+    });
 
     // The stateless stage, spread over all workers.
     let mut analyzer = EventAnalyzer::new(config.analyze, classifier, enrichment);
@@ -113,85 +160,88 @@ pub fn build_analysis<'scope>(
 
     // Evidence ready.
     let c = counters.clone();
-    analyzed
-        .clone()
-        .map(move |a| {
-            c.evidence_ready
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let ready = EvidenceReady {
-                evidence_id: a.evidence_id.clone(),
-                event_time_ms: a.event_time_ms,
-                client_key: a.client_key.clone(),
-                method: a.method.clone(),
-                path: a.path.clone(),
-                payload_count: a.payload_count,
-                package_verified: a.package_verified,
-                enrichment: a.enrichment.clone(),
-                limits_hit: a.limits_hit.clone(),
-                schema_version: SCHEMA_VERSION,
-                provenance: a.provenance.clone(),
-            };
-            (key(&a.provenance, a.event_time_ms, 0), json(&ready))
-        })
-        .ordered_sink(
-            "EvidenceReadySink",
-            sinks.writer(worker, OutputKind::EvidenceReady),
-        );
+    let evidence_ready = analyzed.clone().map(move |a| {
+        c.evidence_ready.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ready = EvidenceReady {
+            evidence_id: a.evidence_id.clone(),
+            event_time_ms: a.event_time_ms,
+            client_key: a.client_key.clone(),
+            method: a.method.clone(),
+            path: a.path.clone(),
+            payload_count: a.payload_count,
+            package_verified: a.package_verified,
+            enrichment: a.enrichment.clone(),
+            limits_hit: a.limits_hit.clone(),
+            schema_version: SCHEMA_VERSION,
+            provenance: a.provenance.clone(),
+        };
+        (
+            key(&a.provenance, a.event_time_ms, 0),
+            OutRecord {
+                key: a.evidence_id,
+                value: json(&ready),
+            },
+        )
+    });
 
     // Behaviour windows and inference, keyed by client.
-    let verdicts = analyzed.score_behaviour(
-        config.window,
-        config.infer,
-        config.bucket_ms,
-        counters.window.clone(),
-    );
+    let verdicts = analyzed.score_behaviour(config.window, config.infer, config.bucket_ms, counters.window.clone());
 
     let c = counters.clone();
-    verdicts
-        .clone()
-        .map(move |v: Verdict| {
-            c.verdict(v.decision, v.label);
-            (key(&v.provenance, v.event_time_ms, 0), json(&v))
-        })
-        .ordered_sink("VerdictSink", sinks.writer(worker, OutputKind::Verdicts));
+    let verdict_out = verdicts.clone().map(move |v: Verdict| {
+        c.verdict(v.decision, v.label);
+        (
+            key(&v.provenance, v.event_time_ms, 0),
+            OutRecord {
+                key: v.evidence_id.clone(),
+                value: json(&v),
+            },
+        )
+    });
 
     // Rule generation, then policy on worker 0 in a deterministic order.
     let min_score = config.infer.tag_threshold;
     let policy = config.policy;
     let c = counters.clone();
-    verdicts
+    let rules = verdicts
         .flat_map(move |v: Verdict| candidates(&v, min_score))
-        .unary_frontier(
-            ExchangePact::new(|_: &RuleCandidate| 0u64),
-            "RulePolicy",
-            move |_cap, _info| {
-                let mut stash: TimeStash<RuleCandidate> = TimeStash::default();
-                let mut registry = RuleRegistry::new(policy);
-                move |(input, frontier), output| {
-                    input.for_each_stamp(|cap, data| {
-                        if let Some(&t) = cap.least() {
-                            let port = output.output_index();
-                            stash.add(t, || cap.retain_least(port), data.flat_map(|v| v.drain(..)));
-                        }
-                    });
-                    for (_, cap, mut batch) in stash.ready(frontier) {
-                        let Some(cap) = cap else {
-                            continue;
-                        };
-                        batch.sort_by(|a, b| {
-                            a.order
-                                .cmp(&b.order)
-                                .then_with(|| a.rule_id.cmp(&b.rule_id))
-                        });
-                        let mut session = output.session(&cap);
-                        for (i, rule) in registry.admit(batch).into_iter().enumerate() {
-                            c.rule(rule.status);
-                            session.give((i as u32, rule));
-                        }
+        .unary_frontier(ExchangePact::new(|_: &RuleCandidate| 0u64), "RulePolicy", move |_cap, _info| {
+            let mut stash: TimeStash<RuleCandidate> = TimeStash::default();
+            let mut registry = RuleRegistry::new(policy);
+            move |(input, frontier), output| {
+                input.for_each_stamp(|cap, data| {
+                    if let Some(&t) = cap.least() {
+                        let port = output.output_index();
+                        stash.add(t, || cap.retain_least(port), data.flat_map(|v| v.drain(..)));
+                    }
+                });
+                for (_, cap, mut batch) in stash.ready(frontier) {
+                    let Some(cap) = cap else {
+                        continue;
+                    };
+                    batch.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.rule_id.cmp(&b.rule_id)));
+                    let mut session = output.session(&cap);
+                    for (i, rule) in registry.admit(batch).into_iter().enumerate() {
+                        c.rule(rule.status);
+                        session.give((i as u32, rule));
                     }
                 }
-            },
-        )
-        .map(|(i, r): (u32, WafRule)| ((r.created_at_ms, 0, -1, 0, i), json(&r)))
-        .ordered_sink("RuleSink", sinks.writer(worker, OutputKind::Rules));
+            }
+        })
+        .map(|(i, r): (u32, WafRule)| {
+            (
+                (r.created_at_ms, 0, -1, 0, i),
+                OutRecord {
+                    key: r.rule_id.clone(),
+                    value: json(&r),
+                },
+            )
+        });
+
+    GraphOutputs {
+        dead_letters,
+        evidence_ready,
+        verdicts: verdict_out,
+        rules,
+    }
 }

@@ -25,6 +25,6 @@ pub mod watermark;
 
 pub use envelope::Envelope;
 pub use file_source::{FileInput, SourceSettings};
-pub use graph::{build_analysis, GraphConfig, SinkFactory, SinkWriter};
+pub use graph::{build_analysis, GraphConfig, GraphOutputs, OutRecord, OutStream, SinkFactory, SinkWriter};
 pub use replay::{run_replay, ReplayConfig, ReplaySummary};
 pub use stats::Counters;

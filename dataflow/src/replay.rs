@@ -152,15 +152,8 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
         let enrichment = config.enrichment.clone();
         worker.dataflow::<u64, _, _>(|scope| {
             let envelopes = file_source(scope, &inputs, config.source, counters.clone(), errors);
-            build_analysis(
-                envelopes,
-                config.graph,
-                classifier,
-                enrichment,
-                counters,
-                sinks.as_ref(),
-                index,
-            );
+            build_analysis(envelopes, config.graph, classifier, enrichment, counters)
+                .write_ordered(sinks.as_ref(), index);
         });
         while worker.has_dataflows() {
             worker.step_or_park(Some(Duration::from_millis(50)));
