@@ -1,9 +1,10 @@
 //! The timely source over recorded-evidence files.
 //!
 //! Files are spread over workers (file `i` on worker `i % peers`). Each file
-//! is one partition with its own event-time watermark; the worker's
-//! capability follows the least watermark of its open files, so a window
-//! closes only when every file has moved past it.
+//! is one partition with its own event-time watermark (a Kafka recording
+//! has one per recorded partition, and its events keep their live
+//! provenance); the worker's capability follows the least watermark of its
+//! open partitions, so a window closes only when every one has moved past it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use timely::dataflow::{Scope, StreamVec};
 use sentinel_operators::dead_letter::dead_letter;
 use sentinel_operators::validate::{validate, ValidationLimits};
 use sentinel_schema::Provenance;
+use sentinel_sources::decode::record::Origin;
 use sentinel_sources::{FileSource, SourceItem, SourceOptions};
 
 use crate::pacing::{Pacer, Speed};
@@ -64,7 +66,9 @@ impl Default for SourceSettings {
 struct Partition {
     input: FileInput,
     reader: Option<FileSource>,
-    watermark: PartitionWatermark,
+    /// Watermark per partition of the file (`-1` for files that are one partition).
+    watermarks: BTreeMap<i32, PartitionWatermark>,
+    lateness: i64,
     pacer: Pacer,
     pending: Option<SourceItem>,
     consumed: Option<Arc<AtomicU64>>,
@@ -78,10 +82,44 @@ impl Partition {
     /// bucket (dead letters, late events): the bucket of the file's
     /// watermark, which depends only on the file's content — so their place
     /// in the output does not depend on pacing or batching.
-    fn side_time(&self, now_time: u64, bucket_ms: u64) -> u64 {
-        self.watermark
-            .watermark()
+    fn side_time(&self, part: i32, now_time: u64, bucket_ms: u64) -> u64 {
+        self.watermarks
+            .get(&part)
+            .and_then(|w| w.watermark())
             .map_or(now_time, |w| bucket(w, bucket_ms).max(now_time))
+    }
+
+    /// The least watermark bucket of the file's partitions (`None` while
+    /// the file has produced no event).
+    fn least(&self, bucket_ms: u64) -> Option<u64> {
+        self.watermarks
+            .values()
+            .filter_map(|w| w.watermark())
+            .map(|w| bucket(w, bucket_ms))
+            .min()
+    }
+}
+
+/// The partition key and provenance of a file record: the file and its
+/// ordinal, or for recordings the live topic, partition and offset.
+fn provenance_of(name: &str, offset: u64, origin: Option<Origin>) -> (i32, Provenance) {
+    match origin {
+        Some(o) => (
+            o.partition,
+            Provenance {
+                source: format!("kafka:{}", o.topic),
+                partition: Some(o.partition),
+                offset: u64::try_from(o.offset).unwrap_or(0),
+            },
+        ),
+        None => (
+            -1,
+            Provenance {
+                source: name.to_string(),
+                partition: None,
+                offset,
+            },
+        ),
     }
 }
 
@@ -108,7 +146,8 @@ pub fn file_source<'scope>(
             .map(|input| Partition {
                 input,
                 reader: None,
-                watermark: PartitionWatermark::new(settings.allowed_lateness_ms),
+                watermarks: BTreeMap::new(),
+                lateness: settings.allowed_lateness_ms,
                 pacer: Pacer::new(settings.speed),
                 pending: None,
                 consumed: None,
@@ -159,14 +198,15 @@ pub fn file_source<'scope>(
                     }
                     counters.records_in.fetch_add(1, Ordering::Relaxed);
                     match item {
-                        SourceItem::Event { offset, event, raw } => {
+                        SourceItem::Event {
+                            offset,
+                            event,
+                            raw,
+                            origin,
+                        } => {
                             p.last_offset = offset;
-                            let provenance = Provenance {
-                                source: p.input.name.clone(),
-                                partition: None,
-                                offset,
-                            };
-                            let wm_time = p.side_time(now_time, settings.bucket_ms);
+                            let (part, provenance) = provenance_of(&p.input.name, offset, origin);
+                            let wm_time = p.side_time(part, now_time, settings.bucket_ms);
                             if let Err(e) = validate(&event, &settings.validation) {
                                 let len = raw.len() as u64;
                                 out.entry(wm_time)
@@ -177,7 +217,12 @@ pub fn file_source<'scope>(
                                 continue;
                             }
                             let t = event.event_time_ms;
-                            let late = p.watermark.observe(t);
+                            let lateness = p.lateness;
+                            let late = p
+                                .watermarks
+                                .entry(part)
+                                .or_insert_with(|| PartitionWatermark::new(lateness))
+                                .observe(t);
                             let time = if late {
                                 wm_time
                             } else {
@@ -194,6 +239,7 @@ pub fn file_source<'scope>(
                             error,
                             original,
                             original_len,
+                            origin,
                         } => {
                             let offset = if offset == u64::MAX {
                                 p.last_offset + 1
@@ -201,12 +247,8 @@ pub fn file_source<'scope>(
                                 offset
                             };
                             p.last_offset = offset;
-                            let provenance = Provenance {
-                                source: p.input.name.clone(),
-                                partition: None,
-                                offset,
-                            };
-                            out.entry(p.side_time(now_time, settings.bucket_ms))
+                            let (part, provenance) = provenance_of(&p.input.name, offset, origin);
+                            out.entry(p.side_time(part, now_time, settings.bucket_ms))
                                 .or_default()
                                 .push(Envelope::Dead(Box::new(dead_letter(
                                     &error,
@@ -238,11 +280,7 @@ pub fn file_source<'scope>(
             let least = parts
                 .iter()
                 .filter(|p| !p.done)
-                .map(|p| {
-                    p.watermark
-                        .watermark()
-                        .map(|w| bucket(w, settings.bucket_ms))
-                })
+                .map(|p| p.least(settings.bucket_ms))
                 .try_fold(u64::MAX, |acc, w| w.map(|w| acc.min(w)));
             if let Some(least) = least {
                 if least > now_time && least != u64::MAX {

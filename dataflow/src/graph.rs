@@ -109,10 +109,10 @@ impl<'scope> GraphOutputs<'scope> {
     /// Writes every output through ordered sinks on worker 0 (files).
     pub fn write_ordered(self, sinks: &dyn SinkFactory, worker: usize) {
         for (kind, stream) in self.into_streams() {
-            let mut writer = sinks.writer(worker, kind);
+            let writer = sinks.writer(worker, kind);
             stream
                 .map(|(k, r)| (k, r.value))
-                .ordered_sink(kind.file_name(), move |batch, done| writer(batch, done));
+                .ordered_sink(kind.file_name(), writer);
         }
     }
 }
@@ -133,11 +133,17 @@ pub fn build_analysis<'scope>(
     enrichment: Arc<EnrichmentTables>,
     counters: Arc<Counters>,
 ) -> GraphOutputs<'scope> {
-    let (events, dead): (StreamVec<'scope, u64, EventInFlight>, StreamVec<'scope, u64, Box<DeadLetter>>) =
-        envelopes.ok_err(|e| match e {
-            Envelope::Event { event, provenance, late } => Ok((event, provenance, late)),
-            Envelope::Dead(d) => Err(d),
-        });
+    let (events, dead): (
+        StreamVec<'scope, u64, EventInFlight>,
+        StreamVec<'scope, u64, Box<DeadLetter>>,
+    ) = envelopes.ok_err(|e| match e {
+        Envelope::Event {
+            event,
+            provenance,
+            late,
+        } => Ok((event, provenance, late)),
+        Envelope::Dead(d) => Err(d),
+    });
 
     // Dead letters.
     let c = counters.clone();
@@ -161,7 +167,8 @@ pub fn build_analysis<'scope>(
     // Evidence ready.
     let c = counters.clone();
     let evidence_ready = analyzed.clone().map(move |a| {
-        c.evidence_ready.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        c.evidence_ready
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ready = EvidenceReady {
             evidence_id: a.evidence_id.clone(),
             event_time_ms: a.event_time_ms,
@@ -185,7 +192,12 @@ pub fn build_analysis<'scope>(
     });
 
     // Behaviour windows and inference, keyed by client.
-    let verdicts = analyzed.score_behaviour(config.window, config.infer, config.bucket_ms, counters.window.clone());
+    let verdicts = analyzed.score_behaviour(
+        config.window,
+        config.infer,
+        config.bucket_ms,
+        counters.window.clone(),
+    );
 
     let c = counters.clone();
     let verdict_out = verdicts.clone().map(move |v: Verdict| {
@@ -205,29 +217,37 @@ pub fn build_analysis<'scope>(
     let c = counters.clone();
     let rules = verdicts
         .flat_map(move |v: Verdict| candidates(&v, min_score))
-        .unary_frontier(ExchangePact::new(|_: &RuleCandidate| 0u64), "RulePolicy", move |_cap, _info| {
-            let mut stash: TimeStash<RuleCandidate> = TimeStash::default();
-            let mut registry = RuleRegistry::new(policy);
-            move |(input, frontier), output| {
-                input.for_each_stamp(|cap, data| {
-                    if let Some(&t) = cap.least() {
-                        let port = output.output_index();
-                        stash.add(t, || cap.retain_least(port), data.flat_map(|v| v.drain(..)));
-                    }
-                });
-                for (_, cap, mut batch) in stash.ready(frontier) {
-                    let Some(cap) = cap else {
-                        continue;
-                    };
-                    batch.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.rule_id.cmp(&b.rule_id)));
-                    let mut session = output.session(&cap);
-                    for (i, rule) in registry.admit(batch).into_iter().enumerate() {
-                        c.rule(rule.status);
-                        session.give((i as u32, rule));
+        .unary_frontier(
+            ExchangePact::new(|_: &RuleCandidate| 0u64),
+            "RulePolicy",
+            move |_cap, _info| {
+                let mut stash: TimeStash<RuleCandidate> = TimeStash::default();
+                let mut registry = RuleRegistry::new(policy);
+                move |(input, frontier), output| {
+                    input.for_each_stamp(|cap, data| {
+                        if let Some(&t) = cap.least() {
+                            let port = output.output_index();
+                            stash.add(t, || cap.retain_least(port), data.flat_map(|v| v.drain(..)));
+                        }
+                    });
+                    for (_, cap, mut batch) in stash.ready(frontier) {
+                        let Some(cap) = cap else {
+                            continue;
+                        };
+                        batch.sort_by(|a, b| {
+                            a.order
+                                .cmp(&b.order)
+                                .then_with(|| a.rule_id.cmp(&b.rule_id))
+                        });
+                        let mut session = output.session(&cap);
+                        for (i, rule) in registry.admit(batch).into_iter().enumerate() {
+                            c.rule(rule.status);
+                            session.give((i as u32, rule));
+                        }
                     }
                 }
-            }
-        })
+            },
+        )
         .map(|(i, r): (u32, WafRule)| {
             (
                 (r.created_at_ms, 0, -1, 0, i),

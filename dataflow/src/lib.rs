@@ -18,13 +18,21 @@
 mod envelope;
 mod file_source;
 mod graph;
+mod kafka_sink;
+mod kafka_source;
 pub mod pacing;
 mod replay;
+mod service;
 mod stats;
 pub mod watermark;
 
 pub use envelope::Envelope;
 pub use file_source::{FileInput, SourceSettings};
-pub use graph::{build_analysis, GraphConfig, GraphOutputs, OutRecord, OutStream, SinkFactory, SinkWriter};
+pub use graph::{
+    build_analysis, GraphConfig, GraphOutputs, OutRecord, OutStream, SinkFactory, SinkWriter,
+};
+pub use kafka_sink::OutputTopics;
+pub use kafka_source::{KafkaSourceSettings, KafkaSourceState};
 pub use replay::{run_replay, ReplayConfig, ReplaySummary};
+pub use service::{run_service, ServiceConfig, ServiceReport};
 pub use stats::Counters;

@@ -11,7 +11,7 @@ use crate::analyze::AnalyzedEvent;
 
 /// How scores combine and where the decision thresholds are.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct InferConfig {
     /// Weight of the payload score.
     pub payload_weight: f32,

@@ -17,7 +17,7 @@ use crate::rulegen::{RuleCandidate, TRANSFORMATIONS};
 
 /// Policy thresholds and the ModSecurity id range.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
     /// Confidence at or above which rules are applied automatically.
     pub auto_apply: f32,

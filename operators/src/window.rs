@@ -19,7 +19,7 @@ use crate::analyze::AnalyzedEvent;
 
 /// Window configuration.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct WindowConfig {
     /// Window length in event time, ms.
     pub window_ms: i64,

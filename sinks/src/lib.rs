@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod jsonl;
+pub mod kafka;
 mod out_dir;
 mod rules_file;
 

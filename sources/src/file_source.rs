@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use sentinel_schema::{DeadLetterReason, EvidenceEvent};
 
+use crate::decode::record::{self, Origin};
 use crate::decode::{decode_frame, DecodeContext};
 use crate::framing::{FrameLimits, FrameProblem, Framer, HarFramer, HttpStreamFramer, LineFramer};
 use crate::input::{open_input, peek};
@@ -34,6 +35,8 @@ pub enum SourceItem {
         event: Box<EvidenceEvent>,
         /// The record's bytes (for a dead letter if a later check fails).
         raw: Vec<u8>,
+        /// For recordings: the Kafka topic, partition and offset it had live.
+        origin: Option<Origin>,
     },
     /// A record that could not be decoded.
     Bad {
@@ -45,6 +48,8 @@ pub enum SourceItem {
         original: Vec<u8>,
         /// The record's full length in bytes.
         original_len: u64,
+        /// For recordings: the Kafka topic, partition and offset it had live.
+        origin: Option<Origin>,
     },
 }
 
@@ -150,17 +155,25 @@ impl FileSource {
                     Some(FrameProblem::TooLarge { len, .. }) => len,
                     _ => frame.bytes.len() as u64,
                 };
-                Some(match decode_frame(self.format, &frame, &self.ctx) {
+                let (origin, decoded) =
+                    if self.format == InputFormat::Record && frame.problem.is_none() {
+                        record::decode(&frame.bytes)
+                    } else {
+                        (None, decode_frame(self.format, &frame, &self.ctx))
+                    };
+                Some(match decoded {
                     Ok(event) => SourceItem::Event {
                         offset: frame.offset,
                         event: Box::new(event),
                         raw: frame.bytes,
+                        origin,
                     },
                     Err(error) => SourceItem::Bad {
                         offset: frame.offset,
                         error,
                         original: frame.bytes,
                         original_len,
+                        origin,
                     },
                 })
             }
@@ -175,6 +188,7 @@ impl FileSource {
                     ),
                     original: Vec::new(),
                     original_len: 0,
+                    origin: None,
                 })
             }
         }
@@ -187,7 +201,7 @@ fn make_framer(
     limits: FrameLimits,
 ) -> Box<dyn Framer> {
     match format {
-        InputFormat::Jsonl | InputFormat::Modsec | InputFormat::Nginx => {
+        InputFormat::Jsonl | InputFormat::Modsec | InputFormat::Nginx | InputFormat::Record => {
             Box::new(LineFramer::new(reader, limits))
         }
         InputFormat::RawHttp => Box::new(HttpStreamFramer::new(reader, limits)),

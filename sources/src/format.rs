@@ -16,16 +16,19 @@ pub enum InputFormat {
     RawHttp,
     /// nginx `combined` access log lines.
     Nginx,
+    /// A Kafka recording made by `sentinel record` (topic, partition, offset, value per line).
+    Record,
 }
 
 impl InputFormat {
     /// Every format, in detection order.
-    pub const ALL: [InputFormat; 5] = [
+    pub const ALL: [InputFormat; 6] = [
         InputFormat::Jsonl,
         InputFormat::Har,
         InputFormat::Modsec,
         InputFormat::RawHttp,
         InputFormat::Nginx,
+        InputFormat::Record,
     ];
 
     /// The CLI name (`jsonl`, `har`, `modsec`, `raw-http`, `nginx`).
@@ -36,6 +39,7 @@ impl InputFormat {
             InputFormat::Modsec => "modsec",
             InputFormat::RawHttp => "raw-http",
             InputFormat::Nginx => "nginx",
+            InputFormat::Record => "record",
         }
     }
 }
@@ -48,7 +52,9 @@ impl fmt::Display for InputFormat {
 
 /// A format name that is not known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown input format {0:?} (expected auto, jsonl, har, modsec, raw-http or nginx)")]
+#[error(
+    "unknown input format {0:?} (expected auto, jsonl, har, modsec, raw-http, nginx or record)"
+)]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for InputFormat {
@@ -60,6 +66,7 @@ impl FromStr for InputFormat {
             "modsec" | "modsecurity" | "modsec-json" => Ok(InputFormat::Modsec),
             "raw-http" | "raw" | "http" => Ok(InputFormat::RawHttp),
             "nginx" | "combined" => Ok(InputFormat::Nginx),
+            "record" | "kafka-record" => Ok(InputFormat::Record),
             _ => Err(UnknownFormat(s.to_string())),
         }
     }
@@ -90,6 +97,10 @@ pub fn detect_format(head: &[u8]) -> Option<InputFormat> {
             }
             if v.get("log").and_then(|l| l.get("entries")).is_some() {
                 return Some(InputFormat::Har);
+            }
+            if v.get("topic").is_some() && v.get("partition").is_some() && v.get("offset").is_some()
+            {
+                return Some(InputFormat::Record);
             }
             return Some(InputFormat::Jsonl);
         }
@@ -144,6 +155,10 @@ mod tests {
         assert_eq!(
             detect_format(b"203.0.113.9 - - [10/Oct/2023:13:55:36 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"curl\"\n"),
             Some(InputFormat::Nginx)
+        );
+        assert_eq!(
+            detect_format(br#"{"topic":"t","partition":0,"offset":1,"value":{}}"#),
+            Some(InputFormat::Record)
         );
         assert_eq!(detect_format(b"hello world"), None);
         assert_eq!(detect_format(b""), None);

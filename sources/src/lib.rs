@@ -24,6 +24,7 @@ mod format;
 pub mod framing;
 mod ids;
 pub mod input;
+pub mod kafka;
 mod time;
 
 pub use error::DecodeError;

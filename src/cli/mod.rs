@@ -2,7 +2,10 @@
 
 mod classify;
 mod features;
+mod publish;
+mod record;
 mod replay;
+mod run;
 
 use clap::{Parser, Subcommand};
 
@@ -41,6 +44,25 @@ enum Command {
     ///
     /// Example: echo "<script>alert(1)</script>" | sentinel features
     Features(features::FeaturesArgs),
+    /// Run the service: consume evidence from Kafka, produce verdicts, rules,
+    /// evidence-ready records and dead letters to Kafka.
+    ///
+    /// Delivery is at-least-once: input offsets are committed only after
+    /// every output derived from them is acknowledged by the broker. SIGTERM
+    /// drains the graph, flushes and commits before exiting.
+    ///
+    /// Example: sentinel run --config examples/sentinel.toml
+    Run(run::RunArgs),
+    /// Capture a Kafka topic to a file that `sentinel replay` reads back,
+    /// keeping each message's partition, offset and event time.
+    ///
+    /// Example: sentinel record --brokers 127.0.0.1:9092 --topic events.evidence_created --out evidence.rec
+    Record(record::RecordArgs),
+    /// Send recorded evidence (any format `replay` reads) to a Kafka topic,
+    /// one EvidenceEvent JSON message per record, keyed by client.
+    ///
+    /// Example: sentinel publish examples/sample.jsonl --brokers 127.0.0.1:9092
+    Publish(publish::PublishArgs),
 }
 
 /// Runs a command; returns the process exit code.
@@ -49,6 +71,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Replay(a) => replay::run(a),
         Command::Classify(a) => classify::run(a),
         Command::Features(a) => features::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Record(a) => record::run(a),
+        Command::Publish(a) => publish::run(a),
     }
 }
 

@@ -34,10 +34,13 @@ pub enum FormatArg {
     RawHttp,
     /// nginx `combined` access log.
     Nginx,
+    /// A Kafka recording made by `sentinel record`.
+    Record,
 }
 
 impl FormatArg {
-    fn format(self) -> Option<InputFormat> {
+    /// The format, or `None` for auto-detection.
+    pub fn format(self) -> Option<InputFormat> {
         match self {
             FormatArg::Auto => None,
             FormatArg::Jsonl => Some(InputFormat::Jsonl),
@@ -45,6 +48,7 @@ impl FormatArg {
             FormatArg::Modsec => Some(InputFormat::Modsec),
             FormatArg::RawHttp => Some(InputFormat::RawHttp),
             FormatArg::Nginx => Some(InputFormat::Nginx),
+            FormatArg::Record => Some(InputFormat::Record),
         }
     }
 }

@@ -1,6 +1,10 @@
 //! Helpers for the end-to-end tests: run the `sentinel` binary and read its outputs.
 #![allow(dead_code)]
 
+pub mod events;
+pub mod kafka;
+pub mod service;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -74,6 +74,7 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                     );
                 });
                 let ready = stash.ready(frontier);
+                tracing::trace!(frontier = ?frontier.frontier().to_vec(), ready = ready.len(), held = stash.len(), "behaviour operator");
                 if ready.is_empty() {
                     return;
                 }

@@ -5,6 +5,7 @@ mod jsonl;
 mod modsec;
 pub mod nginx;
 pub mod raw_http;
+pub mod record;
 
 use sentinel_schema::{DeadLetterReason, EvidenceEvent};
 
@@ -44,5 +45,6 @@ pub fn decode_frame(
             raw_http::decode(bytes, frame.offset, ctx.clock.time_of(frame.offset))
         }
         InputFormat::Nginx => nginx::decode(bytes, frame.offset),
+        InputFormat::Record => record::decode(bytes).1,
     }
 }
