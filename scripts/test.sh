@@ -13,6 +13,23 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 
+step "test services"
+# A real Kafka-compatible broker (tansu) for the Kafka tests, cached in ~/.cargo/bin.
+if command -v tansu >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/tansu" ]; then
+  echo "tansu: $("${HOME}/.cargo/bin/tansu" --version 2>/dev/null || tansu --version)"
+else
+  echo "installing the tansu broker (once; 10-25 minutes on 2 cores)"
+  cargo install tansu --locked --features dynostore,libsql
+fi
+# A real S3-compatible server (moto) for the evidence-store tests.
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "installing moto_server (once)"
+  python3 -m pip install --quiet 'moto[server]'
+  hash -r
+fi
+command -v moto_server
+command -v curl
+
 step "formatting"
 cargo fmt --all -- --check
 

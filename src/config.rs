@@ -18,6 +18,7 @@ use sentinel_operators::enrich::EnrichmentConfig;
 use sentinel_operators::infer::InferConfig;
 use sentinel_operators::policy::PolicyConfig;
 use sentinel_operators::window::WindowConfig;
+use sentinel_sources::evidence_store::EvidenceStoreConfig;
 
 /// The whole configuration (`sentinel.toml`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -27,6 +28,7 @@ pub struct SentinelConfig {
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
     /// Kafka connection.
+    #[serde(default)]
     pub kafka: KafkaSection,
     /// Topic names.
     #[serde(default)]
@@ -46,6 +48,9 @@ pub struct SentinelConfig {
     /// CIDR list files for enrichment.
     #[serde(default)]
     pub enrichment: EnrichmentConfig,
+    /// Evidence packages: object stores and trusted signing keys.
+    #[serde(default)]
+    pub evidence_store: EvidenceStoreConfig,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -57,6 +62,7 @@ fn default_data_dir() -> PathBuf {
 #[serde(deny_unknown_fields)]
 pub struct KafkaSection {
     /// Bootstrap servers, `host:port[,host:port]`.
+    #[serde(default = "default_brokers")]
     pub brokers: String,
     /// Consumer group of the service.
     #[serde(default = "default_group")]
@@ -69,8 +75,23 @@ pub struct KafkaSection {
     pub connect_timeout_ms: u64,
 }
 
+impl Default for KafkaSection {
+    fn default() -> Self {
+        KafkaSection {
+            brokers: "127.0.0.1:9092".into(),
+            group_id: default_group(),
+            properties: BTreeMap::new(),
+            connect_timeout_ms: default_connect_timeout(),
+        }
+    }
+}
+
 fn default_group() -> String {
     "sentinel".into()
+}
+
+fn default_brokers() -> String {
+    "127.0.0.1:9092".into()
 }
 
 fn default_connect_timeout() -> u64 {

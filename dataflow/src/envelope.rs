@@ -15,6 +15,8 @@ pub enum Envelope {
         provenance: Provenance,
         /// True when it arrived behind its partition's watermark.
         late: bool,
+        /// True when its evidence package was fetched and verified.
+        verified: bool,
     },
     /// A record that could not be used.
     Dead(Box<DeadLetter>),

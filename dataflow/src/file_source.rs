@@ -232,6 +232,7 @@ pub fn file_source<'scope>(
                                 event,
                                 provenance,
                                 late,
+                                verified: false,
                             });
                         }
                         SourceItem::Bad {

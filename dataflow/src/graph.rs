@@ -41,8 +41,9 @@ pub struct GraphConfig {
 /// A batch of ordered, serialized records for a sink (`done` marks the end).
 pub type SinkWriter = Box<dyn FnMut(Vec<(SortKey, Vec<u8>)>, bool)>;
 
-/// A decoded event on its way to analysis: the event, where it came from, whether it is late.
-type EventInFlight = (Box<EvidenceEvent>, Provenance, bool);
+/// A decoded event on its way to analysis: the event, where it came from,
+/// whether it is late, whether its package was verified.
+type EventInFlight = (Box<EvidenceEvent>, Provenance, bool, bool);
 
 /// Creates the writer of each output kind on a worker. Writers are called
 /// on worker 0 only, with ordered batches, and once more with `done = true`.
@@ -141,7 +142,8 @@ pub fn build_analysis<'scope>(
             event,
             provenance,
             late,
-        } => Ok((event, provenance, late)),
+            verified,
+        } => Ok((event, provenance, late, verified)),
         Envelope::Dead(d) => Err(d),
     });
 
@@ -161,8 +163,8 @@ pub fn build_analysis<'scope>(
     // The stateless stage, spread over all workers.
     let mut analyzer = EventAnalyzer::new(config.analyze, classifier, enrichment);
     let analyzed: StreamVec<'scope, u64, AnalyzedEvent> = events
-        .exchange(|(_, p, _)| spread(p))
-        .map(move |(event, provenance, late)| analyzer.analyze(*event, provenance, late));
+        .exchange(|(_, p, _, _)| spread(p))
+        .map(move |(event, provenance, late, verified)| analyzer.analyze(*event, provenance, late, verified));
 
     // Evidence ready.
     let c = counters.clone();

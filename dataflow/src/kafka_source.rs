@@ -294,6 +294,7 @@ pub fn kafka_source<'scope>(
                                 event: Box::new(event),
                                 provenance,
                                 late,
+                                verified: false,
                             },
                         )
                     }

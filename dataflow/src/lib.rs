@@ -20,6 +20,7 @@ mod file_source;
 mod graph;
 mod kafka_sink;
 mod kafka_source;
+mod package_stage;
 pub mod pacing;
 mod replay;
 mod service;
@@ -32,6 +33,7 @@ pub use graph::{
     build_analysis, GraphConfig, GraphOutputs, OutRecord, OutStream, SinkFactory, SinkWriter,
 };
 pub use kafka_sink::OutputTopics;
+pub use package_stage::verify_packages;
 pub use kafka_source::{KafkaSourceSettings, KafkaSourceState};
 pub use replay::{run_replay, ReplayConfig, ReplaySummary};
 pub use service::{run_service, ServiceConfig, ServiceReport};

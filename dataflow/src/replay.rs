@@ -12,6 +12,8 @@ use sentinel_schema::WafRule;
 use sentinel_sinks::{render_rules_conf, write_atomically, JsonlFile, OutputDir, OutputKind};
 
 use crate::file_source::file_source;
+use crate::package_stage::verify_packages;
+use sentinel_sources::evidence_store::{EvidenceStore, EvidenceStoreConfig};
 use crate::graph::SinkWriter;
 use crate::{build_analysis, Counters, FileInput, GraphConfig, SinkFactory, SourceSettings};
 
@@ -32,6 +34,8 @@ pub struct ReplayConfig {
     pub classifier: Arc<dyn PayloadClassifier>,
     /// Enrichment lists.
     pub enrichment: Arc<EnrichmentTables>,
+    /// Where evidence packages are fetched from and how they are verified.
+    pub evidence_store: EvidenceStoreConfig,
 }
 
 /// What a replay did.
@@ -138,6 +142,16 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
         written: written.clone(),
         failures: failures.clone(),
     });
+    let store = EvidenceStore::new(config.evidence_store.clone())
+        .map_err(anyhow::Error::msg)
+        .context("invalid [evidence_store]")?;
+    let runtime = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .context("cannot start the evidence-store runtime")?,
+    );
     let start = Instant::now();
     let inputs = Arc::new(config.inputs.clone());
     let worker_counters = counters.clone();
@@ -152,6 +166,7 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
         let enrichment = config.enrichment.clone();
         worker.dataflow::<u64, _, _>(|scope| {
             let envelopes = file_source(scope, &inputs, config.source, counters.clone(), errors);
+            let envelopes = verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
             build_analysis(envelopes, config.graph, classifier, enrichment, counters)
                 .write_ordered(sinks.as_ref(), index);
         });

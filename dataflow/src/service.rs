@@ -16,6 +16,8 @@ use sentinel_sinks::kafka::{KafkaProducer, ProducerSettings};
 use sentinel_sources::kafka::check_reachable;
 
 use crate::kafka_source::{kafka_source, ProcessClock};
+use crate::package_stage::verify_packages;
+use sentinel_sources::evidence_store::{EvidenceStore, EvidenceStoreConfig};
 use crate::{build_analysis, Counters, GraphConfig, KafkaSourceSettings, OutputTopics};
 
 /// A service run.
@@ -39,6 +41,8 @@ pub struct ServiceConfig {
     pub shutdown: Arc<AtomicBool>,
     /// How long to wait for the brokers at start.
     pub connect_timeout: Duration,
+    /// Where evidence packages are fetched from and how they are verified.
+    pub evidence_store: EvidenceStoreConfig,
 }
 
 /// How a service run ended.
@@ -64,6 +68,16 @@ pub fn run_service(
     let mut topics = vec![config.source.topic.as_str()];
     topics.extend(config.topics.all());
     check_reachable(&config.source.client, &topics, config.connect_timeout)?;
+    let store = EvidenceStore::new(config.evidence_store.clone())
+        .map_err(anyhow::Error::msg)
+        .context("invalid [evidence_store]")?;
+    let runtime = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the evidence-store runtime")?,
+    );
     let fatal: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let committed = Arc::new(Mutex::new(Vec::new()));
     let process_clock = Arc::new(ProcessClock::default());
@@ -85,6 +99,7 @@ pub fn run_service(
                 config.shutdown.clone(),
                 process_clock.clone(),
             )?;
+            let envelopes = verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
             build_analysis(
                 envelopes,
                 config.graph,

@@ -18,6 +18,10 @@ pub struct Counters {
     pub verdicts: AtomicU64,
     /// Evidence-ready records produced.
     pub evidence_ready: AtomicU64,
+    /// Evidence packages fetched and verified.
+    pub packages_verified: AtomicU64,
+    /// Evidence packages rejected (unavailable, hash mismatch, bad signature).
+    pub packages_rejected: AtomicU64,
     /// Verdicts by decision and label.
     by_outcome: Mutex<BTreeMap<(Decision, ThreatClass), u64>>,
     /// Dead letters by reason.

@@ -187,12 +187,13 @@ impl EventAnalyzer {
         memo
     }
 
-    /// Analyzes one event.
+    /// Analyzes one event (`verified`: its evidence package was fetched and verified).
     pub fn analyze(
         &mut self,
         mut event: EvidenceEvent,
         provenance: Provenance,
         late: bool,
+        verified: bool,
     ) -> AnalyzedEvent {
         if let Some(ip) = event.client.ip {
             if event.enrichment.is_none() && !self.enrichment.is_empty() {
@@ -311,7 +312,7 @@ impl EventAnalyzer {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            package_verified: false,
+            package_verified: verified,
             model_version: self.classifier.version().to_string(),
         }
     }
@@ -350,19 +351,19 @@ mod tests {
         let bad = a.analyze(
             event("/search?q=1%27%20union%20select%20password%20from%20users--"),
             prov.clone(),
-            false,
+            false, false,
         );
         assert_eq!(bad.scores.top_attack().unwrap().0, ThreatClass::Sqli);
         assert_eq!(bad.findings[0].location.to_string(), "query:q");
         assert_eq!(bad.client_key, "ip:198.51.100.4");
-        let good = a.analyze(event("/search?q=red+shoes"), prov.clone(), false);
+        let good = a.analyze(event("/search?q=red+shoes"), prov.clone(), false, false);
         assert_eq!(good.attack_score(), 0.0);
         assert!(good.findings.is_empty());
         // The cache does not change results.
         let again = a.analyze(
             event("/search?q=1%27%20union%20select%20password%20from%20users--"),
             prov,
-            false,
+            false, false,
         );
         assert_eq!(again, bad);
         assert!(a.cache_stats().0 > 0);

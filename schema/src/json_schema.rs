@@ -18,6 +18,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("audit_record", schema_for!(crate::AuditRecord)),
         ("dead_letter", schema_for!(crate::DeadLetter)),
         ("evidence_ready", schema_for!(crate::EvidenceReady)),
+        ("evidence_package", schema_for!(crate::EvidencePackage)),
     ]
 }
 

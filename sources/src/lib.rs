@@ -19,6 +19,7 @@
 
 pub mod decode;
 mod error;
+pub mod evidence_store;
 mod file_source;
 mod format;
 pub mod framing;

@@ -10,7 +10,7 @@ use sentinel_dataflow::{
     run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
 };
 use sentinel_models::RuleClassifier;
-use sentinel_operators::enrich::{EnrichmentConfig, EnrichmentTables};
+use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::infer::InferConfig;
 use sentinel_operators::window::WindowConfig;
 use sentinel_sources::framing::FrameLimits;
@@ -110,6 +110,10 @@ pub struct ReplayArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Configuration file to take [evidence_store] (object stores, trusted
+    /// signing keys) and [enrichment] from; --geo/--asn/--reputation add to it.
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
 }
 
 fn default_workers() -> usize {
@@ -148,11 +152,17 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
             },
         });
     }
-    let mut enrichment = EnrichmentConfig {
-        geo: a.geo.clone(),
-        asn: a.asn.clone(),
-        ..Default::default()
+    let file_config = match &a.config {
+        Some(p) => Some(crate::config::SentinelConfig::load(p)?),
+        None => None,
     };
+    let mut enrichment = file_config.as_ref().map(|c| c.enrichment.clone()).unwrap_or_default();
+    if a.geo.is_some() {
+        enrichment.geo = a.geo.clone();
+    }
+    if a.asn.is_some() {
+        enrichment.asn = a.asn.clone();
+    }
     for r in &a.reputation {
         let Some((name, file)) = r.split_once('=') else {
             bail!("--reputation takes NAME=FILE, got {r:?}");
@@ -190,6 +200,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         },
         classifier: Arc::new(RuleClassifier),
         enrichment: Arc::new(tables),
+        evidence_store: file_config.map(|c| c.evidence_store).unwrap_or_default(),
     };
     let counters = Arc::new(Counters::default());
     let progress = Progress::start(counters.clone(), total_bytes, a.quiet);

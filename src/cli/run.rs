@@ -74,6 +74,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         enrichment: Arc::new(enrichment),
         shutdown: shutdown.clone(),
         connect_timeout: Duration::from_millis(cfg.kafka.connect_timeout_ms),
+        evidence_store: cfg.evidence_store.clone(),
     };
     let counters = Arc::new(Counters::default());
     eprintln!(

@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod kafka;
+pub mod s3;
 pub mod service;
 
 use std::path::{Path, PathBuf};

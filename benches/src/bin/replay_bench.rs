@@ -61,6 +61,7 @@ fn main() -> anyhow::Result<()> {
                     },
                     classifier: Arc::new(RuleClassifier),
                     enrichment: Arc::new(EnrichmentTables::default()),
+                    evidence_store: Default::default(),
                 },
                 counters.clone(),
             )?;
