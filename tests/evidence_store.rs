@@ -12,7 +12,9 @@ use common::s3::S3Server;
 use common::{jsonl, ok, sentinel};
 use ed25519_dalek::SigningKey;
 use sentinel_schema::{EvidencePackage, EvidencePackageRef, Header, HttpRequest};
-use sentinel_sources::evidence_store::{digest_hex, sign_digest, EvidenceStore, EvidenceStoreConfig, PackageError, S3Config};
+use sentinel_sources::evidence_store::{
+    digest_hex, sign_digest, EvidenceStore, EvidenceStoreConfig, PackageError, S3Config,
+};
 
 fn package(target: &str) -> Vec<u8> {
     serde_json::to_vec(&EvidencePackage {
@@ -20,7 +22,10 @@ fn package(target: &str) -> Vec<u8> {
             method: "GET".into(),
             target: target.into(),
             version: "HTTP/1.1".into(),
-            headers: vec![Header::new("Host", "shop.example"), Header::new("User-Agent", "curl/8")],
+            headers: vec![
+                Header::new("Host", "shop.example"),
+                Header::new("User-Agent", "curl/8"),
+            ],
             ..Default::default()
         },
         response: None,
@@ -32,7 +37,10 @@ fn package(target: &str) -> Vec<u8> {
 
 fn config(s3: &S3Server, key: &SigningKey) -> EvidenceStoreConfig {
     let mut trusted = BTreeMap::new();
-    trusted.insert("edge-1".to_string(), base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes()));
+    trusted.insert(
+        "edge-1".to_string(),
+        base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes()),
+    );
     EvidenceStoreConfig {
         s3: Some(S3Config {
             endpoint: s3.endpoint(),
@@ -67,22 +75,38 @@ fn store_verifies_and_refuses() {
     let store = EvidenceStore::new(config(&s3, &key)).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let good = package("/search?q=%27%20or%201=1--");
-    rt.block_on(store.put("s3://evidence/pkg/good.json", good.clone().into())).unwrap();
-    rt.block_on(store.put("s3://evidence/pkg/tampered.json", package("/something/else").into())).unwrap();
+    rt.block_on(store.put("s3://evidence/pkg/good.json", good.clone().into()))
+        .unwrap();
+    rt.block_on(store.put(
+        "s3://evidence/pkg/tampered.json",
+        package("/something/else").into(),
+    ))
+    .unwrap();
 
     // Good package.
-    let p = rt.block_on(store.fetch_verified(&reference("s3://evidence/pkg/good.json", &good, &key))).unwrap();
+    let p = rt
+        .block_on(store.fetch_verified(&reference("s3://evidence/pkg/good.json", &good, &key)))
+        .unwrap();
     assert_eq!(p.sensor.as_deref(), Some("edge-1"));
     // Tampered: the stored bytes are not the announced ones.
     let r = reference("s3://evidence/pkg/tampered.json", &good, &key);
-    assert!(matches!(rt.block_on(store.fetch_verified(&r)), Err(PackageError::HashMismatch { .. })));
+    assert!(matches!(
+        rt.block_on(store.fetch_verified(&r)),
+        Err(PackageError::HashMismatch { .. })
+    ));
     // Bad signature: signed by a key nobody trusts.
     let other = SigningKey::generate(&mut rand::rngs::OsRng);
     let r = reference("s3://evidence/pkg/good.json", &good, &other);
-    assert!(matches!(rt.block_on(store.fetch_verified(&r)), Err(PackageError::BadSignature(_))));
+    assert!(matches!(
+        rt.block_on(store.fetch_verified(&r)),
+        Err(PackageError::BadSignature(_))
+    ));
     // Missing object.
     let r = reference("s3://evidence/pkg/missing.json", &good, &key);
-    assert!(matches!(rt.block_on(store.fetch_verified(&r)), Err(PackageError::Unavailable(_))));
+    assert!(matches!(
+        rt.block_on(store.fetch_verified(&r)),
+        Err(PackageError::Unavailable(_))
+    ));
 }
 
 #[test]
@@ -110,7 +134,10 @@ fn a_silent_store_times_out_after_retries() {
         retries: 2,
         ..Default::default()
     };
-    cfg.trusted_keys.insert("edge-1".into(), base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes()));
+    cfg.trusted_keys.insert(
+        "edge-1".into(),
+        base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes()),
+    );
     let store = EvidenceStore::new(cfg).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let start = Instant::now();
@@ -133,8 +160,10 @@ fn packages_through_the_pipeline() {
     let dir = tempfile::tempdir().unwrap();
     // The event carries only a harmless summary; the package holds the real request.
     let attack = package("/search?q=%27%20union%20select%20password%20from%20users--");
-    rt.block_on(store.put("s3://evidence/a.json", attack.clone().into())).unwrap();
-    rt.block_on(store.put("s3://evidence/t.json", package("/x").into())).unwrap();
+    rt.block_on(store.put("s3://evidence/a.json", attack.clone().into()))
+        .unwrap();
+    rt.block_on(store.put("s3://evidence/t.json", package("/x").into()))
+        .unwrap();
     let local = dir.path().join("local.json");
     std::fs::write(&local, &attack).unwrap();
     let local_uri = format!("file://{}", local.display());
@@ -145,7 +174,10 @@ fn packages_through_the_pipeline() {
         ("good-file", reference(&local_uri, &attack, &key)),
         ("tampered", reference("s3://evidence/t.json", &attack, &key)),
         ("forged", reference("s3://evidence/a.json", &attack, &other)),
-        ("missing", reference("s3://evidence/none.json", &attack, &key)),
+        (
+            "missing",
+            reference("s3://evidence/none.json", &attack, &key),
+        ),
     ];
     let mut lines = String::new();
     for (i, (id, r)) in cases.iter().enumerate() {
@@ -160,7 +192,7 @@ fn packages_through_the_pipeline() {
     }
     let input = dir.path().join("events.jsonl");
     std::fs::write(&input, lines).unwrap();
-    let mut cfg_text = s3.toml().replace("[evidence_store.s3]", "[evidence_store.s3]");
+    let mut cfg_text = s3.toml();
     cfg_text = format!(
         "[evidence_store]\ntimeout_ms = 1000\nretries = 1\nrequire_signature = true\ntrusted_keys = {{ \"edge-1\" = \"{}\" }}\n{cfg_text}",
         base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes())
@@ -168,12 +200,25 @@ fn packages_through_the_pipeline() {
     let cfg = dir.path().join("sentinel.toml");
     std::fs::write(&cfg, cfg_text).unwrap();
     let out = dir.path().join("out");
-    ok(sentinel(&["replay", "--quiet", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap(), input.to_str().unwrap()]));
+    ok(sentinel(&[
+        "replay",
+        "--quiet",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]));
     let verdicts = jsonl(&out.join("verdicts.jsonl"));
     let dead = jsonl(&out.join("dead_letters.jsonl"));
     let labels: BTreeMap<String, String> = verdicts
         .iter()
-        .map(|v| (v["evidence_id"].as_str().unwrap().to_string(), v["label"].as_str().unwrap().to_string()))
+        .map(|v| {
+            (
+                v["evidence_id"].as_str().unwrap().to_string(),
+                v["label"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     // The verified package's request is what was judged.
     assert_eq!(labels.get("good-s3").map(String::as_str), Some("sqli"));
@@ -183,8 +228,12 @@ fn packages_through_the_pipeline() {
     let mut reasons: Vec<(String, String)> = dead
         .iter()
         .map(|d| {
-            let original: serde_json::Value = serde_json::from_str(d["original"].as_str().unwrap()).unwrap();
-            (original["evidence_id"].as_str().unwrap().to_string(), d["reason"].as_str().unwrap().to_string())
+            let original: serde_json::Value =
+                serde_json::from_str(d["original"].as_str().unwrap()).unwrap();
+            (
+                original["evidence_id"].as_str().unwrap().to_string(),
+                d["reason"].as_str().unwrap().to_string(),
+            )
         })
         .collect();
     reasons.sort();

@@ -164,7 +164,9 @@ pub fn build_analysis<'scope>(
     let mut analyzer = EventAnalyzer::new(config.analyze, classifier, enrichment);
     let analyzed: StreamVec<'scope, u64, AnalyzedEvent> = events
         .exchange(|(_, p, _, _)| spread(p))
-        .map(move |(event, provenance, late, verified)| analyzer.analyze(*event, provenance, late, verified));
+        .map(move |(event, provenance, late, verified)| {
+            analyzer.analyze(*event, provenance, late, verified)
+        });
 
     // Evidence ready.
     let c = counters.clone();

@@ -216,7 +216,12 @@ pub fn kafka_source<'scope>(
                 .map(|mut v| std::mem::take(&mut *v))
                 .unwrap_or_default();
             let rebalanced = !assigned.is_empty() || !revoked_now.is_empty();
-            if !assigned.is_empty() {
+            if rebalanced && st.paused {
+                // Pause state may survive a rebalance for partitions kept by
+                // this consumer: resume explicitly, backpressure re-pauses if needed.
+                if let Ok(a) = st.consumer.assignment() {
+                    let _ = st.consumer.resume(&a);
+                }
                 st.paused = false;
             }
             // A newly assigned partition holds the capability until it has

@@ -20,8 +20,8 @@ mod file_source;
 mod graph;
 mod kafka_sink;
 mod kafka_source;
-mod package_stage;
 pub mod pacing;
+mod package_stage;
 mod replay;
 mod service;
 mod stats;
@@ -33,8 +33,8 @@ pub use graph::{
     build_analysis, GraphConfig, GraphOutputs, OutRecord, OutStream, SinkFactory, SinkWriter,
 };
 pub use kafka_sink::OutputTopics;
-pub use package_stage::verify_packages;
 pub use kafka_source::{KafkaSourceSettings, KafkaSourceState};
+pub use package_stage::verify_packages;
 pub use replay::{run_replay, ReplayConfig, ReplaySummary};
 pub use service::{run_service, ServiceConfig, ServiceReport};
 pub use stats::Counters;

@@ -57,31 +57,61 @@ pub fn verify_packages<'scope>(
                         };
                         let entry = match pending.entry(t) {
                             std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-                            std::collections::btree_map::Entry::Vacant(v) => match cap.retain_least(port) {
-                                Some(c) => v.insert((c, 0)),
-                                None => continue,
-                            },
+                            std::collections::btree_map::Entry::Vacant(v) => {
+                                match cap.retain_least(port) {
+                                    Some(c) => v.insert((c, 0)),
+                                    None => continue,
+                                }
+                            }
                         };
                         entry.1 += 1;
-                        let (store, tx, activator, semaphore, counters) =
-                            (store.clone(), tx.clone(), activator.clone(), semaphore.clone(), counters.clone());
+                        let (store, tx, activator, semaphore, counters) = (
+                            store.clone(),
+                            tx.clone(),
+                            activator.clone(),
+                            semaphore.clone(),
+                            counters.clone(),
+                        );
                         runtime.spawn(async move {
                             let _permit = semaphore.acquire().await;
                             let result = store.fetch_verified(&reference).await;
                             let out = match (env, result) {
-                                (Envelope::Event { mut event, provenance, late, .. }, Ok(pkg)) => {
+                                (
+                                    Envelope::Event {
+                                        mut event,
+                                        provenance,
+                                        late,
+                                        ..
+                                    },
+                                    Ok(pkg),
+                                ) => {
                                     counters.packages_verified.fetch_add(1, Ordering::Relaxed);
                                     event.request = pkg.request;
                                     if pkg.response.is_some() {
                                         event.response = pkg.response;
                                     }
-                                    Envelope::Event { event, provenance, late, verified: true }
+                                    Envelope::Event {
+                                        event,
+                                        provenance,
+                                        late,
+                                        verified: true,
+                                    }
                                 }
-                                (Envelope::Event { event, provenance, .. }, Err(e)) => {
+                                (
+                                    Envelope::Event {
+                                        event, provenance, ..
+                                    },
+                                    Err(e),
+                                ) => {
                                     counters.packages_rejected.fetch_add(1, Ordering::Relaxed);
                                     let original = serde_json::to_vec(&*event).unwrap_or_default();
                                     let err = DecodeError::new(e.reason(), e.to_string());
-                                    Envelope::Dead(Box::new(dead_letter(&err, &original, original.len() as u64, provenance)))
+                                    Envelope::Dead(Box::new(dead_letter(
+                                        &err,
+                                        &original,
+                                        original.len() as u64,
+                                        provenance,
+                                    )))
                                 }
                                 (dead @ Envelope::Dead(_), _) => dead,
                             };

@@ -12,10 +12,10 @@ use sentinel_schema::WafRule;
 use sentinel_sinks::{render_rules_conf, write_atomically, JsonlFile, OutputDir, OutputKind};
 
 use crate::file_source::file_source;
-use crate::package_stage::verify_packages;
-use sentinel_sources::evidence_store::{EvidenceStore, EvidenceStoreConfig};
 use crate::graph::SinkWriter;
+use crate::package_stage::verify_packages;
 use crate::{build_analysis, Counters, FileInput, GraphConfig, SinkFactory, SourceSettings};
+use sentinel_sources::evidence_store::{EvidenceStore, EvidenceStoreConfig};
 
 /// A replay run.
 #[derive(Clone)]
@@ -166,7 +166,8 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
         let enrichment = config.enrichment.clone();
         worker.dataflow::<u64, _, _>(|scope| {
             let envelopes = file_source(scope, &inputs, config.source, counters.clone(), errors);
-            let envelopes = verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
+            let envelopes =
+                verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
             build_analysis(envelopes, config.graph, classifier, enrichment, counters)
                 .write_ordered(sinks.as_ref(), index);
         });

@@ -17,8 +17,8 @@ use sentinel_sources::kafka::check_reachable;
 
 use crate::kafka_source::{kafka_source, ProcessClock};
 use crate::package_stage::verify_packages;
-use sentinel_sources::evidence_store::{EvidenceStore, EvidenceStoreConfig};
 use crate::{build_analysis, Counters, GraphConfig, KafkaSourceSettings, OutputTopics};
+use sentinel_sources::evidence_store::{EvidenceStore, EvidenceStoreConfig};
 
 /// A service run.
 #[derive(Clone)]
@@ -99,7 +99,8 @@ pub fn run_service(
                 config.shutdown.clone(),
                 process_clock.clone(),
             )?;
-            let envelopes = verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
+            let envelopes =
+                verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
             build_analysis(
                 envelopes,
                 config.graph,

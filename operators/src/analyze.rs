@@ -351,7 +351,8 @@ mod tests {
         let bad = a.analyze(
             event("/search?q=1%27%20union%20select%20password%20from%20users--"),
             prov.clone(),
-            false, false,
+            false,
+            false,
         );
         assert_eq!(bad.scores.top_attack().unwrap().0, ThreatClass::Sqli);
         assert_eq!(bad.findings[0].location.to_string(), "query:q");
@@ -363,7 +364,8 @@ mod tests {
         let again = a.analyze(
             event("/search?q=1%27%20union%20select%20password%20from%20users--"),
             prov,
-            false, false,
+            false,
+            false,
         );
         assert_eq!(again, bad);
         assert!(a.cache_stats().0 > 0);

@@ -156,7 +156,10 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         Some(p) => Some(crate::config::SentinelConfig::load(p)?),
         None => None,
     };
-    let mut enrichment = file_config.as_ref().map(|c| c.enrichment.clone()).unwrap_or_default();
+    let mut enrichment = file_config
+        .as_ref()
+        .map(|c| c.enrichment.clone())
+        .unwrap_or_default();
     if a.geo.is_some() {
         enrichment.geo = a.geo.clone();
     }

@@ -22,7 +22,9 @@ impl S3Server {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("moto_server is not installed: run ./scripts/test.sh (pip install 'moto[server]')");
+            .expect(
+                "moto_server is not installed: run ./scripts/test.sh (pip install 'moto[server]')",
+            );
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "moto_server did not start");

@@ -35,14 +35,19 @@ impl EvidenceStore {
     }
 
     fn s3(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>, PackageError> {
-        if let Some(s) = self.buckets.lock().ok().and_then(|b| b.get(bucket).cloned()) {
+        if let Some(s) = self
+            .buckets
+            .lock()
+            .ok()
+            .and_then(|b| b.get(bucket).cloned())
+        {
             return Ok(s);
         }
-        let s3 = self
-            .config
-            .s3
-            .as_ref()
-            .ok_or_else(|| PackageError::Unavailable("no [evidence_store.s3] is configured for s3:// packages".into()))?;
+        let s3 = self.config.s3.as_ref().ok_or_else(|| {
+            PackageError::Unavailable(
+                "no [evidence_store.s3] is configured for s3:// packages".into(),
+            )
+        })?;
         let timeout = Duration::from_millis(self.config.timeout_ms);
         let mut b = AmazonS3Builder::new()
             .with_bucket_name(bucket)
@@ -72,7 +77,10 @@ impl EvidenceStore {
                 .with_access_key_id(&s3.access_key_id)
                 .with_secret_access_key(&s3.secret_access_key);
         }
-        let store: Arc<dyn ObjectStore> = Arc::new(b.build().map_err(|e| PackageError::Unavailable(e.to_string()))?);
+        let store: Arc<dyn ObjectStore> = Arc::new(
+            b.build()
+                .map_err(|e| PackageError::Unavailable(e.to_string()))?,
+        );
         if let Ok(mut buckets) = self.buckets.lock() {
             buckets.insert(bucket.to_string(), store.clone());
         }
@@ -81,7 +89,8 @@ impl EvidenceStore {
 
     /// The store and path of a package URI.
     fn locate(&self, uri: &str) -> Result<(Arc<dyn ObjectStore>, StorePath), PackageError> {
-        let url = url::Url::parse(uri).map_err(|e| PackageError::Unavailable(format!("invalid package URI {uri:?}: {e}")))?;
+        let url = url::Url::parse(uri)
+            .map_err(|e| PackageError::Unavailable(format!("invalid package URI {uri:?}: {e}")))?;
         match url.scheme() {
             "s3" => {
                 let bucket = url
@@ -89,41 +98,54 @@ impl EvidenceStore {
                     .filter(|b| !b.is_empty())
                     .ok_or_else(|| PackageError::Unavailable(format!("no bucket in {uri:?}")))?;
                 let key = url.path().trim_start_matches('/');
-                let path = StorePath::from_url_path(key).map_err(|e| PackageError::Unavailable(e.to_string()))?;
+                let path = StorePath::from_url_path(key)
+                    .map_err(|e| PackageError::Unavailable(e.to_string()))?;
                 Ok((self.s3(bucket)?, path))
             }
             "file" => {
                 let fs_path = url
                     .to_file_path()
                     .map_err(|_| PackageError::Unavailable(format!("invalid file URI {uri:?}")))?;
-                let path = StorePath::from_absolute_path(&fs_path).map_err(|e| PackageError::Unavailable(e.to_string()))?;
+                let path = StorePath::from_absolute_path(&fs_path)
+                    .map_err(|e| PackageError::Unavailable(e.to_string()))?;
                 Ok((self.local.clone(), path))
             }
-            other => Err(PackageError::Unavailable(format!("unsupported package scheme {other:?} (s3 or file)"))),
+            other => Err(PackageError::Unavailable(format!(
+                "unsupported package scheme {other:?} (s3 or file)"
+            ))),
         }
     }
 
     /// Fetches the bytes of a package (with the configured timeouts and retries).
     pub async fn fetch(&self, uri: &str) -> Result<bytes::Bytes, PackageError> {
         let (store, path) = self.locate(uri)?;
-        let overall = Duration::from_millis(self.config.timeout_ms) * (self.config.retries as u32 + 2) * 2;
+        let overall =
+            Duration::from_millis(self.config.timeout_ms) * (self.config.retries as u32 + 2) * 2;
         let get = async {
-            let r = store.get(&path).await.map_err(|e| PackageError::Unavailable(e.to_string()))?;
+            let r = store
+                .get(&path)
+                .await
+                .map_err(|e| PackageError::Unavailable(e.to_string()))?;
             if r.meta.size > self.config.max_package_bytes {
                 return Err(PackageError::Invalid(format!(
                     "{} bytes exceeds the {} byte limit",
                     r.meta.size, self.config.max_package_bytes
                 )));
             }
-            r.bytes().await.map_err(|e| PackageError::Unavailable(e.to_string()))
+            r.bytes()
+                .await
+                .map_err(|e| PackageError::Unavailable(e.to_string()))
         };
-        tokio::time::timeout(overall, get)
-            .await
-            .map_err(|_| PackageError::Unavailable(format!("timed out after {} ms", overall.as_millis())))?
+        tokio::time::timeout(overall, get).await.map_err(|_| {
+            PackageError::Unavailable(format!("timed out after {} ms", overall.as_millis()))
+        })?
     }
 
     /// Fetches and verifies a package.
-    pub async fn fetch_verified(&self, reference: &EvidencePackageRef) -> Result<EvidencePackage, PackageError> {
+    pub async fn fetch_verified(
+        &self,
+        reference: &EvidencePackageRef,
+    ) -> Result<EvidencePackage, PackageError> {
         let bytes = self.fetch(&reference.uri).await?;
         verify_package(
             &bytes,

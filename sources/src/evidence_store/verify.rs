@@ -57,7 +57,8 @@ impl TrustedKeys {
             let arr: [u8; 32] = bytes
                 .try_into()
                 .map_err(|_| format!("trusted key {id:?}: an Ed25519 public key is 32 bytes"))?;
-            let key = VerifyingKey::from_bytes(&arr).map_err(|e| format!("trusted key {id:?}: {e}"))?;
+            let key =
+                VerifyingKey::from_bytes(&arr).map_err(|e| format!("trusted key {id:?}: {e}"))?;
             out.insert(id.clone(), key);
         }
         Ok(TrustedKeys(out))
@@ -108,7 +109,11 @@ pub fn verify_package(
         });
     }
     match (&reference.signature, require_signature) {
-        (None, true) => return Err(PackageError::BadSignature("the event carries no signature".into())),
+        (None, true) => {
+            return Err(PackageError::BadSignature(
+                "the event carries no signature".into(),
+            ))
+        }
         (None, false) => {}
         (Some(sig), _) => {
             let id = reference.key_id.as_deref().unwrap_or("");
@@ -119,10 +124,12 @@ pub fn verify_package(
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(sig.trim())
                 .map_err(|e| PackageError::BadSignature(format!("signature is not base64: {e}")))?;
-            let sig = Signature::from_slice(&raw)
-                .map_err(|_| PackageError::BadSignature("an Ed25519 signature is 64 bytes".into()))?;
-            key.verify(&digest, &sig)
-                .map_err(|_| PackageError::BadSignature(format!("does not verify with key {id:?}")))?;
+            let sig = Signature::from_slice(&raw).map_err(|_| {
+                PackageError::BadSignature("an Ed25519 signature is 64 bytes".into())
+            })?;
+            key.verify(&digest, &sig).map_err(|_| {
+                PackageError::BadSignature(format!("does not verify with key {id:?}"))
+            })?;
         }
     }
     serde_json::from_slice(bytes).map_err(|e| PackageError::Invalid(e.to_string()))
@@ -178,24 +185,42 @@ mod tests {
         let r = reference(&bytes, Some(sign_digest(&key, &bytes)));
         let mut tampered = bytes.clone();
         tampered[10] ^= 1;
-        assert!(matches!(verify_package(&tampered, &r, &keys, true, 1 << 20), Err(PackageError::HashMismatch { .. })));
+        assert!(matches!(
+            verify_package(&tampered, &r, &keys, true, 1 << 20),
+            Err(PackageError::HashMismatch { .. })
+        ));
         let other = SigningKey::generate(&mut rand::rngs::OsRng);
         let forged = reference(&bytes, Some(sign_digest(&other, &bytes)));
-        assert!(matches!(verify_package(&bytes, &forged, &keys, true, 1 << 20), Err(PackageError::BadSignature(_))));
+        assert!(matches!(
+            verify_package(&bytes, &forged, &keys, true, 1 << 20),
+            Err(PackageError::BadSignature(_))
+        ));
         let unsigned = reference(&bytes, None);
-        assert!(matches!(verify_package(&bytes, &unsigned, &keys, true, 1 << 20), Err(PackageError::BadSignature(_))));
+        assert!(matches!(
+            verify_package(&bytes, &unsigned, &keys, true, 1 << 20),
+            Err(PackageError::BadSignature(_))
+        ));
         assert!(verify_package(&bytes, &unsigned, &keys, false, 1 << 20).is_ok());
         let mut unknown = reference(&bytes, Some(sign_digest(&key, &bytes)));
         unknown.key_id = Some("nobody".into());
-        assert!(matches!(verify_package(&bytes, &unknown, &keys, true, 1 << 20), Err(PackageError::BadSignature(_))));
-        assert!(matches!(verify_package(&bytes, &r, &keys, true, 10), Err(PackageError::Invalid(_))));
+        assert!(matches!(
+            verify_package(&bytes, &unknown, &keys, true, 1 << 20),
+            Err(PackageError::BadSignature(_))
+        ));
+        assert!(matches!(
+            verify_package(&bytes, &r, &keys, true, 10),
+            Err(PackageError::Invalid(_))
+        ));
     }
 
     #[test]
     fn key_parsing() {
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
         let mut m = BTreeMap::new();
-        m.insert("k".to_string(), base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes()));
+        m.insert(
+            "k".to_string(),
+            base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes()),
+        );
         assert!(TrustedKeys::from_base64(&m).is_ok());
         m.insert("bad".to_string(), "AAAA".into());
         assert!(TrustedKeys::from_base64(&m).is_err());

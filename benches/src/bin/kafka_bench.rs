@@ -1,0 +1,428 @@
+//! Kafka end-to-end benchmark against a local tansu broker.
+//!
+//! 1. Broker alone: produce N evidence events to a 4-partition topic and
+//!    consume them back (same payloads), events/s each way.
+//! 2. Sentinel throughput: the service (2 workers) consumes the N events and
+//!    produces every output with delivery acknowledgements; events/s from the
+//!    first record read to the last verdict counted.
+//! 3. Sentinel latency: events produced at a fixed rate with their event time
+//!    set to the wall clock; a consumer reads the verdict topic; p50/p99 of
+//!    (verdict received − event time). Uses `bucket_ms = 10` and no allowed
+//!    lateness: latency is bounded below by the bucket plus the lateness.
+//!
+//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R]`
+
+use std::collections::BTreeMap;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use sentinel_dataflow::{
+    run_service, Counters, GraphConfig, KafkaSourceSettings, OutputTopics, ServiceConfig,
+};
+use sentinel_models::RuleClassifier;
+use sentinel_operators::enrich::EnrichmentTables;
+use sentinel_sinks::kafka::ProducerSettings;
+use sentinel_sources::kafka::ClientSettings;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+struct Broker(Child, u16);
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tansu() -> PathBuf {
+    std::env::var_os("TANSU")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let p = PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cargo/bin/tansu");
+            if p.exists() {
+                p
+            } else {
+                PathBuf::from("tansu")
+            }
+        })
+}
+
+fn start_broker() -> anyhow::Result<Broker> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new(tansu())
+        .args([
+            "broker",
+            "--storage-engine",
+            "memory://tansu/",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start tansu (install it with ./scripts/test.sh)")?;
+    let b = Broker(child, port);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("tansu did not start");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(b)
+}
+
+fn create_topic(port: u16, name: &str, partitions: u32) -> anyhow::Result<()> {
+    let ok = Command::new(tansu())
+        .args([
+            "topic",
+            "create",
+            name,
+            "--partitions",
+            &partitions.to_string(),
+            "--broker",
+            &format!("tcp://127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?
+        .success();
+    if !ok {
+        bail!("cannot create {name}");
+    }
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A realistic evidence event (~500 bytes), an attack one time in five.
+fn event(i: usize, time_ms: i64) -> (String, Vec<u8>) {
+    let ip = format!("198.51.{}.{}", 100 + (i % 2000) / 250, 1 + (i % 2000) % 250);
+    let target = if i % 5 == 4 {
+        "/products?id=1%27%20OR%20%271%27%3D%271&sort=price"
+    } else {
+        "/products?id=42&sort=price&page=3"
+    };
+    let v = serde_json::json!({
+        "evidence_id": format!("bench-{i:09}"), "event_time_ms": time_ms, "client": {"ip": ip},
+        "request": {"method": "GET", "target": target, "headers": [
+            {"name": "Host", "value": "shop.example"},
+            {"name": "User-Agent", "value": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"},
+            {"name": "Cookie", "value": "sid=5f2a9c81d3e4"}]},
+        "response": {"status": 200}
+    });
+    (
+        format!("ip:{ip}"),
+        serde_json::to_vec(&v).unwrap_or_default(),
+    )
+}
+
+fn producer(brokers: &str) -> anyhow::Result<BaseProducer> {
+    Ok(ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "5")
+        .set("batch.num.messages", "10000")
+        .set("compression.type", "lz4")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()?)
+}
+
+fn send(p: &BaseProducer, topic: &str, k: &str, v: &[u8]) {
+    let mut rec = BaseRecord::to(topic).key(k).payload(v);
+    loop {
+        match p.send(rec) {
+            Ok(()) => return,
+            Err((_, r)) => {
+                rec = r;
+                p.poll(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
+fn consume_all(brokers: &str, topic: &str, partitions: i32, n: usize) -> anyhow::Result<Duration> {
+    // The same consumer settings as Sentinel's source.
+    let c: BaseConsumer = sentinel_sources::kafka::consumer_config(
+        &ClientSettings {
+            brokers: brokers.into(),
+            properties: BTreeMap::new(),
+        },
+        "bench-reader",
+    )
+    .create()?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+    }
+    c.assign(&tpl)?;
+    let start = Instant::now();
+    let mut got = 0;
+    while got < n {
+        match c.poll(Duration::ZERO) {
+            Some(Ok(_)) => got += 1,
+            _ => std::thread::sleep(Duration::from_micros(200)),
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            bail!("consumed only {got} of {n}");
+        }
+    }
+    Ok(start.elapsed())
+}
+
+fn service_config(
+    brokers: &str,
+    topic: &str,
+    group: &str,
+    bucket_ms: u64,
+    lateness: i64,
+    shutdown: Arc<AtomicBool>,
+) -> ServiceConfig {
+    ServiceConfig {
+        workers: 2,
+        source: KafkaSourceSettings {
+            client: ClientSettings {
+                brokers: brokers.into(),
+                properties: BTreeMap::new(),
+            },
+            group_id: group.into(),
+            topic: topic.into(),
+            bucket_ms,
+            allowed_lateness_ms: lateness,
+            idle_timeout: Duration::from_millis(200),
+            max_in_flight: 200_000,
+            batch: 4096,
+            validation: Default::default(),
+        },
+        producer: ProducerSettings {
+            brokers: brokers.into(),
+            properties: BTreeMap::new(),
+        },
+        topics: OutputTopics::default(),
+        graph: GraphConfig {
+            bucket_ms,
+            ..GraphConfig::default()
+        },
+        classifier: Arc::new(RuleClassifier),
+        enrichment: Arc::new(EnrichmentTables::default()),
+        shutdown,
+        connect_timeout: Duration::from_secs(10),
+        evidence_store: Default::default(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let mut n = 500_000usize;
+    let mut rate = 25_000usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--events" => n = args.next().context("--events N")?.parse()?,
+            "--rate" => rate = args.next().context("--rate R")?.parse()?,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    let broker = start_broker()?;
+    let brokers = format!("127.0.0.1:{}", broker.1);
+    for (t, p) in [
+        ("bench.alone", 4),
+        ("bench.in", 4),
+        ("bench.latency", 4),
+        ("events.evidence_ready", 4),
+        ("events.sentinel_verdict", 4),
+        ("events.sim_result", 1),
+        ("events.rule_generated", 1),
+        ("events.dead_letter", 1),
+    ] {
+        create_topic(broker.1, t, p)?;
+    }
+
+    // 1. The broker alone, with the same payloads.
+    let events: Vec<(String, Vec<u8>)> = (0..n)
+        .map(|i| event(i, 1_767_225_600_000 + i as i64))
+        .collect();
+    let bytes: usize = events.iter().map(|e| e.1.len()).sum();
+    let p = producer(&brokers)?;
+    let start = Instant::now();
+    for (k, v) in &events {
+        send(&p, "bench.alone", k, v);
+        p.poll(Duration::ZERO);
+    }
+    p.flush(Duration::from_secs(120))?;
+    let produce = start.elapsed();
+    let consume = consume_all(&brokers, "bench.alone", 4, n)?;
+    println!(
+        "broker alone: {n} events ({} bytes avg): produce {:.0} events/s, consume {:.0} events/s",
+        bytes / n.max(1),
+        n as f64 / produce.as_secs_f64(),
+        n as f64 / consume.as_secs_f64()
+    );
+
+    // 2. Sentinel throughput over a backlog produced once the consumer group
+    //    has settled (so no input is read twice).
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let counters = Arc::new(Counters::default());
+    let cfg = service_config(
+        &brokers,
+        "bench.in",
+        "bench-throughput",
+        1000,
+        5000,
+        shutdown.clone(),
+    );
+    let c = counters.clone();
+    let handle = std::thread::spawn(move || run_service(cfg, c));
+    std::thread::sleep(Duration::from_secs(8));
+    for (k, v) in &events {
+        send(&p, "bench.in", k, v);
+        p.poll(Duration::ZERO);
+    }
+    p.flush(Duration::from_secs(120))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counters.records_in.load(Ordering::Relaxed) == 0 {
+        if Instant::now() > deadline {
+            bail!("the service read nothing");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let start = Instant::now();
+    while counters.verdicts.load(Ordering::Relaxed) < n as u64 {
+        if start.elapsed() > Duration::from_secs(120) {
+            bail!(
+                "only {} verdicts",
+                counters.verdicts.load(Ordering::Relaxed)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let elapsed = start.elapsed();
+    shutdown.store(true, Ordering::Relaxed);
+    handle
+        .join()
+        .map_err(|_| anyhow::anyhow!("service panicked"))??;
+    let drained = start.elapsed();
+    println!(
+        "sentinel throughput (2 workers): {:.0} events/s to the last verdict ({n} events in {:.2} s); {:.0} events/s until every output was acknowledged and offsets committed ({:.2} s); {} records read",
+        n as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64(),
+        n as f64 / drained.as_secs_f64(),
+        drained.as_secs_f64(),
+        counters.records_in.load(Ordering::Relaxed)
+    );
+
+    // 3. Latency at a fixed rate.
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let counters = Arc::new(Counters::default());
+    let cfg = service_config(
+        &brokers,
+        "bench.latency",
+        "bench-latency",
+        10,
+        0,
+        shutdown.clone(),
+    );
+    let c = counters.clone();
+    let handle = std::thread::spawn(move || run_service(cfg, c));
+    std::thread::sleep(Duration::from_secs(8)); // let the group settle
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "bench-latency-reader")
+        .set("fetch.wait.max.ms", "5")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..4 {
+        tpl.add_partition_offset("events.sentinel_verdict", p, Offset::End)?;
+    }
+    reader.assign(&tpl)?;
+    // Let the reader resolve its end offsets before anything is produced.
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_secs(2) {
+        let _ = reader.poll(Duration::from_millis(50));
+    }
+    let m = (rate * 10).min(n);
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    let b2 = brokers.clone();
+    let prod = std::thread::spawn(move || -> anyhow::Result<()> {
+        let p = producer(&b2)?;
+        let start = Instant::now();
+        for i in 0..m {
+            let due = Duration::from_secs_f64(i as f64 / rate as f64);
+            let el = start.elapsed();
+            if due > el {
+                std::thread::sleep(due - el);
+            }
+            let (k, v) = event(i, now_ms());
+            send(&p, "bench.latency", &k, &v);
+            p.poll(Duration::ZERO);
+        }
+        p.flush(Duration::from_secs(60))?;
+        d.store(true, Ordering::Relaxed);
+        Ok(())
+    });
+    let mut lat: Vec<i64> = Vec::with_capacity(m);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while lat.len() < m && Instant::now() < deadline {
+        if let Some(Ok(msg)) = reader.poll(Duration::from_millis(50)) {
+            let now = now_ms();
+            if let Some(v) = msg
+                .payload()
+                .and_then(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
+            {
+                if let Some(t) = v["event_time_ms"].as_i64() {
+                    lat.push(now - t);
+                }
+            }
+        }
+    }
+    prod.join()
+        .map_err(|_| anyhow::anyhow!("producer panicked"))??;
+    shutdown.store(true, Ordering::Relaxed);
+    handle
+        .join()
+        .map_err(|_| anyhow::anyhow!("service panicked"))??;
+    lat.sort_unstable();
+    let pct = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(-1)
+    };
+    println!(
+        "sentinel latency at {rate} events/s (bucket 10 ms, no lateness): {} verdicts, p50 {} ms, p99 {} ms, max {} ms",
+        lat.len(),
+        pct(0.5),
+        pct(0.99),
+        lat.last().copied().unwrap_or(-1)
+    );
+    let _ = done;
+    Ok(())
+}
