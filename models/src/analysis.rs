@@ -83,6 +83,7 @@ impl Analyzer {
         lex_into(&out.normalized.text, &mut out.lex);
         let input = SigInput {
             text: &out.normalized.text,
+            sql_text: out.normalized.sql_view(),
             raw,
             lex: &out.lex,
         };

@@ -33,6 +33,8 @@ pub struct Lex {
     pub gt: u32,
     /// `;`.
     pub semicolons: u32,
+    /// Line breaks (kept by normalization: they separate shell commands).
+    pub newlines: u32,
     /// `|`.
     pub pipes: u32,
     /// `&`.
@@ -129,6 +131,7 @@ pub fn lex_into(text: &str, out: &mut Lex) {
                     b'<' => out.lt += 1,
                     b'>' => out.gt += 1,
                     b';' => out.semicolons += 1,
+                    b'\n' => out.newlines += 1,
                     b'|' => out.pipes += 1,
                     b'&' => out.ampersands += 1,
                     b'$' => out.dollars += 1,

@@ -18,6 +18,7 @@ pub mod analysis;
 pub mod behaviour;
 pub mod cache;
 pub mod classifier;
+pub mod corpus;
 pub mod csrf;
 pub mod features;
 pub mod lex;

@@ -48,6 +48,10 @@ impl Default for Limits {
 pub struct Normalized {
     /// The normalized text.
     pub text: String,
+    /// The SQL view of the text: like `text` with `#` and `--` comments that
+    /// end at a line break removed and line breaks as spaces. Empty when it
+    /// would equal `text`.
+    pub sql_text: String,
     /// URL-decoding passes that changed the value.
     pub decode_depth: u8,
     /// Percent escapes in the raw value.
@@ -60,6 +64,17 @@ pub struct Normalized {
     pub block_comments: u32,
     /// True when a limit cut the work short.
     pub truncated: bool,
+}
+
+impl Normalized {
+    /// The text SQL signatures look at.
+    pub fn sql_view(&self) -> &str {
+        if self.sql_text.is_empty() {
+            &self.text
+        } else {
+            &self.sql_text
+        }
+    }
 }
 
 /// Reusable buffers so that normalizing does not allocate per call once warm.
@@ -140,9 +155,24 @@ pub fn normalize_into(
 
     // 5. Comments, nulls, whitespace.
     out.text.clear();
-    let stats = strip_comments_and_space(&scratch.s, &mut out.text);
+    let stats = strip_comments_and_space(&scratch.s, &mut out.text, false);
     out.null_bytes = stats.nulls;
     out.block_comments = stats.block_comments;
+    out.sql_text.clear();
+    let s = &scratch.s;
+    if (s.contains('\n') || s.contains('\r')) && (s.contains('#') || s.contains("--")) {
+        let sql = strip_comments_and_space(s, &mut out.sql_text, true);
+        out.block_comments = out.block_comments.max(sql.block_comments);
+    } else if out.text.contains('\n') {
+        out.sql_text.push_str(&out.text);
+    }
+    // In SQL a line break is just whitespace.
+    if out.sql_text.contains('\n') {
+        out.sql_text = out.sql_text.replace('\n', " ");
+    }
+    if out.sql_text == out.text {
+        out.sql_text.clear();
+    }
 }
 
 fn count_pct_escapes(raw: &[u8]) -> u32 {

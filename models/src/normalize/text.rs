@@ -74,8 +74,10 @@ pub struct CleanStats {
 /// (MySQL executable comments `/*!NNNNN ... */` keep their content), null
 /// characters removed and whitespace runs compressed to one space — or to
 /// one newline when the run contains a line break, because a newline
-/// separates shell commands — and trimmed.
-pub fn strip_comments_and_space(s: &str, out: &mut String) -> CleanStats {
+/// separates shell commands — and trimmed. With `line_comments`, `#` and
+/// `--` comments that end at a line break inside the value are removed too
+/// (the SQL view: `union#x\nselect` is `union select`).
+pub fn strip_comments_and_space(s: &str, out: &mut String, line_comments: bool) -> CleanStats {
     let mut stats = CleanStats::default();
     let bytes = s.as_bytes();
     // The separator owed before the next visible character: none, ' ' or '\n'.
@@ -114,7 +116,8 @@ pub fn strip_comments_and_space(s: &str, out: &mut String) -> CleanStats {
         }
         // `#` and `--` comments that end at a line break inside the value
         // (MySQL multi-line evasion: `union#x\nselect`) are removed.
-        if (b == b'#' || (b == b'-' && bytes.get(i + 1) == Some(&b'-')))
+        if line_comments
+            && (b == b'#' || (b == b'-' && bytes.get(i + 1) == Some(&b'-')))
             && memchr::memchr(b'\n', &bytes[i..]).is_some()
         {
             let nl = memchr::memchr(b'\n', &bytes[i..]).unwrap_or(0);
@@ -171,7 +174,7 @@ mod tests {
 
     fn clean(s: &str) -> (String, CleanStats) {
         let mut out = String::new();
-        let st = strip_comments_and_space(s, &mut out);
+        let st = strip_comments_and_space(s, &mut out, true);
         (out, st)
     }
 
@@ -185,6 +188,9 @@ mod tests {
         assert_eq!(clean("1 */ 2").0, "1 */ 2");
         assert_eq!(clean("a \r\n b\n").0, "a\nb");
         assert_eq!(clean("union#x*/y\nselect 1#").0, "union select 1#");
+        let mut kept = String::new();
+        strip_comments_and_space("a#b\nc", &mut kept, false);
+        assert_eq!(kept, "a#b\nc");
     }
 
     #[test]

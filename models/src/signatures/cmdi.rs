@@ -69,7 +69,7 @@ fn obfuscated_command(input: &SigInput<'_>) -> bool {
 }
 
 fn separators(l: &Lex) -> bool {
-    l.semicolons + l.pipes + l.ampersands + l.backticks + l.dollars > 0
+    l.semicolons + l.pipes + l.ampersands + l.backticks + l.dollars + l.newlines > 0
 }
 
 /// The command and code injection signatures.
@@ -277,6 +277,9 @@ mod tests {
             "& net view",
             "ifconfig",
             "ping -i 30 127.0.0.1",
+            "example.com%0Awhoami",
+            "8.8.8.8%0Als -la #",
+            "report%0Apwd",
         ] {
             assert_class(p, Cmdi);
         }

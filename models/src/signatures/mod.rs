@@ -31,6 +31,8 @@ pub use log4j::resolve_log4j_lookups;
 pub struct SigInput<'a> {
     /// The normalized text.
     pub text: &'a str,
+    /// The SQL view of the text (line comments removed); SQL signatures match it.
+    pub sql_text: &'a str,
     /// The raw value (before any decoding).
     pub raw: &'a [u8],
     /// The lexical summary of `text`.
@@ -109,6 +111,7 @@ impl Signature {
             return false;
         }
         match &self.matcher {
+            Matcher::Regex(r) if self.class == ThreatClass::Sqli => r.is_match(input.sql_text),
             Matcher::Regex(r) => r.is_match(input.text),
             Matcher::Func(f) => f(input),
         }
@@ -177,6 +180,7 @@ pub(crate) mod test_support {
         let mut hits = Hits::new();
         let input = SigInput {
             text: &n.text,
+            sql_text: n.sql_view(),
             raw: raw.as_bytes(),
             lex: &lex,
         };

@@ -97,7 +97,7 @@ pub fn signatures() -> Vec<Signature> {
             Sqli,
             0.82,
             "OR/AND followed by a numeric comparison (1 or 1=1, and 3>2)",
-            |l| l.count(word::SQL_BOOLEAN) > 0 && l.digits >= 2 && (l.equals + l.lt + l.gt) > 0,
+            |l| (l.count(word::SQL_BOOLEAN) > 0 || l.pipes > 1 || l.ampersands > 1) && l.digits >= 2 && (l.equals + l.lt + l.gt) > 0,
             r#"(?:^|[\s()'"`])(?:or|and|xor|\|\||&&)(?:\s+|\s*\()\s*\(*\s*(-?\d+)\s*\)*\s*(?:=|<=>|!=|<>|>=?|<=?|\blike\b)\s*\(*\s*(?:['"]?-?\d+|(?:convert|cast|char|chr|select|ascii|substring|substr|length)\s*\()"#,
         ),
         Signature::rx(
@@ -309,6 +309,22 @@ pub fn signatures() -> Vec<Signature> {
             numeric_identity,
         ),
         Signature::rx(
+            "sqli.numeric_or_true",
+            Sqli,
+            0.88,
+            "a number or closing parenthesis followed by OR TRUE or a BETWEEN range (1) or true--, 5 or 3 between 2 and 4)",
+            |l| l.count(word::SQL_BOOLEAN) > 0 || l.pipes > 1,
+            r"(?:^|[\d)])\s*\)*\s*(?:or|\|\|)\s+(?:not\s+false|true|(-?\d+)\s+between\s+-?\d+\s+and\s+-?\d+)\s*(?:--|#|;|/\*|$)",
+        ),
+        Signature::rx(
+            "sqli.boolean_subquery",
+            Sqli,
+            0.87,
+            "AND/OR followed by a subquery (and (select count(*) from admin)>0)",
+            |l| l.count(word::SQL_BOOLEAN) > 0 && l.count(word::SQL_KEYWORD) >= 2,
+            r"(?:and|or|xor)\s*\(+\s*select.{1,120}?from",
+        ),
+        Signature::rx(
             "sqli.comment_obfuscation",
             Sqli,
             0.7,
@@ -366,6 +382,11 @@ mod tests {
             "1' and elt(4249=4249,7259) and 'awjd'='awjd",
             "-5355\" or make_set(9354=9354,7185)",
             "(8266=8266)*9900",
+            "8185) oR tRue-- ",
+            "-1256 or true#",
+            "5397) || 2458=2458-- ",
+            "4013) /**/ Or /**/ 5855 /**/ BETWEEN /**/ 5854 /**/ AND /**/ 5856/*",
+            "3092)\nAND\n(SELECT\nCOUNT(*)\nFROM\nadmin)>0--\n-",
             "1%'));iif(5257=5257,1,1/0)",
             "1;call regexp_substring(repeat(right(char(3702),0),500000000),null)",
             "-5769) or 5903=('qqpjq'||(select case 5903 when 5903 then 1 else 0 end from rdb$database)||'qzvzq')",
@@ -404,6 +425,8 @@ mod tests {
             "rock and roll = fun",
             "2024=2024 was a year",
             "order 1234=1234",
+            "Tea or coffee",
+            "1 or 2 items, not more",
         ] {
             assert_clean(p);
         }

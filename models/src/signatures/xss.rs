@@ -143,7 +143,7 @@ pub fn signatures() -> Vec<Signature> {
             0.55,
             "a JavaScript dialog or evaluation call (alert(1), eval(...), setTimeout`...`)",
             |l| l.count(word::JS) > 0 && (l.parens > 0 || l.backticks > 0),
-            r"\b(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript|fromcharcode|atob|import)\s*(?:\(|`)",
+            r#"\b(?:alert|prompt|confirm|eval|settimeout|setinterval|execscript|fromcharcode|atob|import)\s*(?:`|\(\s*(?:\)|-?\d|['"`/]|document\b|window\b|this\b|top\b|self\b|location\b|string\b|atob\b|[a-z_$][\w$.]*\s*[(\[+)]))"#,
         ),
         Signature::rx(
             "xss.dom_sink",
@@ -217,6 +217,7 @@ mod tests {
             "Learning JavaScript: the good parts",
             "one=1&two=2",
             "Please confirm your order",
+            "Please confirm (yes/no) before Friday",
             "<b>bold</b> text",
             "x => x * 2",
             "if (a < b) { return a; }",
