@@ -23,6 +23,7 @@ pub mod csrf;
 pub mod features;
 pub mod lex;
 pub mod lexicon;
+pub mod ml;
 pub mod normalize;
 pub mod signatures;
 

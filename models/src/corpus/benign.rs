@@ -86,6 +86,22 @@ const CITIES: &[&str] = &[
     "Tōkyō",
 ];
 const WORDS: &[&str] = &[
+    "del",
+    "perl",
+    "cat",
+    "id",
+    "ping",
+    "ruby",
+    "python",
+    "echo",
+    "find",
+    "type",
+    "more",
+    "set",
+    "select",
+    "union",
+    "order",
+    "drop",
     "red",
     "shoes",
     "size",
@@ -174,6 +190,122 @@ const AGENTS: &[&str] = &[
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
 ];
 
+const XML_ROOTS: &[&str] = &[
+    "order",
+    "userInfo",
+    "stockCheck",
+    "request",
+    "invoice",
+    "catalog",
+    "note",
+    "feed",
+    "person",
+    "GetCapabilities",
+];
+const XML_FIELDS: &[&str] = &[
+    "productId",
+    "firstName",
+    "lastName",
+    "email",
+    "quantity",
+    "price",
+    "title",
+    "to",
+    "from",
+    "body",
+    "id",
+    "name",
+    "city",
+];
+const TLDS: &[&str] = &[
+    "com", "net", "org", "es", "cat", "de", "fr", "io", "co.uk", "com.br", "nc", "mv", "as", "tv",
+    "info", "eu",
+];
+const FILES: &[&str] = &[
+    "index.html",
+    "login.php",
+    "install.php",
+    "db.php",
+    "app.js",
+    "style.css",
+    "report.pdf",
+    "data.csv",
+    "readme.txt",
+    "main.py",
+    "config.json",
+    "photo.jpg",
+];
+const DIRS: &[&str] = &[
+    "admin",
+    "static",
+    "docs",
+    "api/v2",
+    "images",
+    "blog/2026",
+    "downloads",
+    "cgi-bin",
+    "assets",
+];
+const TECH: &[&str] = &[
+    "The version parameter is set to _<> in the HTTP request.",
+    "Use the cat command to print a file",
+    "Set the id attribute on the div",
+    "Python and Perl are scripting languages",
+    "The && operator short-circuits",
+    "Press Ctrl+C to copy; Ctrl+V to paste",
+    "Ping pong tournament on Friday",
+    "Please delete my account (user id 4411)",
+    "SELECT statements read data FROM tables",
+    "Add <br> tags for line breaks",
+    "Our XML API returns <order> elements",
+    "email me at j.doe [at] example [dot] com",
+];
+
+fn xml_doc(rng: &mut CorpusRng) -> String {
+    let root = pick(rng, XML_ROOTS);
+    let prolog = pick(
+        rng,
+        &[
+            "<?xml version=\"1.0\"?>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+            "<?xml version = \"1.0\"?>",
+            "<?xml version='1.0' standalone='yes'?>",
+            "",
+        ],
+    );
+    let ns = pick(
+        rng,
+        &[
+            "",
+            " xmlns=\"http://www.example.com/schema\"",
+            " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"",
+        ],
+    );
+    let n = rng.gen_range(1..5);
+    let mut body = String::new();
+    for _ in 0..n {
+        let f = pick(rng, XML_FIELDS);
+        let v = match rng.gen_range(0..3) {
+            0 => format!("{}", rng.gen_range(1..10_000)),
+            1 => pick(rng, WORDS).to_string(),
+            _ => format!("{} {}", pick(rng, FIRST), pick(rng, LAST)),
+        };
+        body.push_str(&format!("<{f}>{v}</{f}>"));
+    }
+    if rng.gen_bool(0.3) {
+        return format!("{prolog}<soap:Envelope xmlns:soap=\"http://www.w3.org/2003/05/soap-envelope\"><soap:Body><{root}{ns}>{body}</{root}></soap:Body></soap:Envelope>");
+    }
+    format!("{prolog}<{root}{ns}>{body}</{root}>")
+}
+
+fn password(rng: &mut CorpusRng) -> String {
+    const P: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#$%^&*?._-";
+    let n = rng.gen_range(6..16);
+    (0..n)
+        .map(|_| P[rng.gen_range(0..P.len())] as char)
+        .collect()
+}
+
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn token(rng: &mut CorpusRng, alphabet: &[u8], len: usize) -> String {
@@ -191,16 +323,29 @@ fn words(rng: &mut CorpusRng, n: usize) -> String {
 
 /// A hard negative: benign text with SQL, shell or markup vocabulary.
 pub fn hard_negative(rng: &mut CorpusRng) -> String {
-    match rng.gen_range(0..4) {
+    match rng.gen_range(0..6) {
         0 | 1 => pick(rng, PROSE).to_string(),
         2 => pick(rng, CODE).to_string(),
+        3 => pick(rng, TECH).to_string(),
+        4 => xml_doc(rng),
         _ => format!("{} {}", pick(rng, FIRST), pick(rng, LAST)),
     }
 }
 
 /// One benign value.
 pub fn generate(rng: &mut CorpusRng) -> String {
-    match rng.gen_range(0..24) {
+    match rng.gen_range(0..32) {
+        24 | 25 => xml_doc(rng),
+        26 => password(rng),
+        27 => {
+            let user: String = (0..rng.gen_range(3..10)).map(|_| (b'a' + rng.gen_range(0..26)) as char).collect();
+            let dom: String = (0..rng.gen_range(2..8)).map(|_| (b'a' + rng.gen_range(0..26)) as char).collect();
+            format!("{user}{}@{dom}.{}", pick(rng, &["", "3", ".x", "-p", "_9"]), pick(rng, TLDS))
+        }
+        28 => format!("/{}/{}", pick(rng, DIRS), pick(rng, FILES)),
+        29 => pick(rng, FILES).to_string(),
+        30 => pick(rng, TECH).to_string(),
+        31 => format!("{} {} {}/{}", pick(rng, &["san", "sant", "la", "el", "villa"]), pick(rng, CITIES), pick(rng, &["del", "de la", "d'"]), pick(rng, CITIES)),
         0 => format!("{} {}", pick(rng, FIRST), pick(rng, LAST)),
         1 => {
             let f = pick(rng, &["john", "maria", "j.smith", "o.brien", "zoe", "anna.k", "li.wei", "m_garcia"]);

@@ -1,0 +1,78 @@
+//! The hybrid classifier: the ML model, with the rules as a safety net.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use sentinel_schema::{ClassScores, ThreatClass};
+
+use super::artifact::ModelArtifact;
+use super::model::{LinearModel, Scratch};
+use crate::analysis::PayloadAnalysis;
+use crate::classifier::{rule_scores, PayloadClassifier};
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// The ML model's calibrated probabilities, except that a rule signature
+/// at least as strong as `rule_override` lifts its class to the rule's
+/// score (rules catch what the model misses). The model sees the signature
+/// weights as features, so it also learns when a signature over-fires
+/// (the model rescues what rules over-fire on).
+#[derive(Clone, Debug)]
+pub struct HybridClassifier {
+    model: Arc<LinearModel>,
+    rule_override: f32,
+    version: String,
+}
+
+impl HybridClassifier {
+    /// A classifier over a trained artifact, labelled `version`.
+    pub fn new(artifact: ModelArtifact, version: impl Into<String>) -> Self {
+        HybridClassifier {
+            rule_override: artifact.rule_override,
+            model: Arc::new(artifact.model),
+            version: version.into(),
+        }
+    }
+
+    /// The linear model.
+    pub fn model(&self) -> &LinearModel {
+        &self.model
+    }
+
+    /// The override threshold.
+    pub fn rule_override(&self) -> f32 {
+        self.rule_override
+    }
+
+    /// The ML probabilities alone.
+    pub fn ml_scores(&self, a: &PayloadAnalysis) -> ClassScores {
+        SCRATCH.with(|s| LinearModel::scores(&self.model.predict(a, &mut s.borrow_mut())))
+    }
+}
+
+impl PayloadClassifier for HybridClassifier {
+    fn version(&self) -> &str {
+        &self.version
+    }
+
+    fn classify(&self, a: &PayloadAnalysis) -> ClassScores {
+        let mut s = self.ml_scores(a);
+        if !a.hits.is_empty() {
+            let rules = rule_scores(a);
+            let mut lifted = false;
+            for class in ThreatClass::PAYLOAD_ATTACKS {
+                let r = a.signature_weight(class);
+                if r >= self.rule_override && rules.get(class) > s.get(class) {
+                    s.set(class, rules.get(class));
+                    lifted = true;
+                }
+            }
+            if lifted {
+                s.benign = (1.0 - s.max_attack()).min(s.benign);
+            }
+        }
+        s
+    }
+}
