@@ -19,13 +19,18 @@ pub mod behaviour;
 pub mod cache;
 pub mod classifier;
 pub mod corpus;
+pub mod corpus_files;
+pub mod evaluate;
 pub mod csrf;
 pub mod features;
 pub mod lex;
 pub mod lexicon;
 pub mod ml;
 pub mod normalize;
+pub mod registry;
+pub mod serving;
 pub mod signatures;
+pub mod trainer;
 
 pub use analysis::{Analyzer, PayloadAnalysis};
 pub use classifier::{label_of, PayloadClassifier, RuleClassifier};

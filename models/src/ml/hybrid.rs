@@ -10,6 +10,31 @@ use super::model::{LinearModel, Scratch};
 use crate::analysis::PayloadAnalysis;
 use crate::classifier::{rule_scores, PayloadClassifier};
 
+/// The hybrid combination: ML scores, lifted per class to the rule score
+/// where a signature at least as strong as `rule_override` matched.
+/// `features` are the payload's named features (for the signature weights).
+pub fn combine(mut ml: ClassScores, rules: &ClassScores, features: &[f32], rule_override: f32) -> ClassScores {
+    use crate::features::payload::P;
+    let sig = |p: P| features.get(p as usize).copied().unwrap_or(0.0);
+    let mut lifted = false;
+    for (class, w) in [
+        (ThreatClass::Sqli, sig(P::SigSqli)),
+        (ThreatClass::Xss, sig(P::SigXss)),
+        (ThreatClass::Cmdi, sig(P::SigCmdi)),
+        (ThreatClass::PathTraversal, sig(P::SigPath)),
+        (ThreatClass::Xxe, sig(P::SigXxe)),
+    ] {
+        if w >= rule_override && rules.get(class) > ml.get(class) {
+            ml.set(class, rules.get(class));
+            lifted = true;
+        }
+    }
+    if lifted {
+        ml.benign = (1.0 - ml.max_attack()).min(ml.benign);
+    }
+    ml
+}
+
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
@@ -58,21 +83,10 @@ impl PayloadClassifier for HybridClassifier {
     }
 
     fn classify(&self, a: &PayloadAnalysis) -> ClassScores {
-        let mut s = self.ml_scores(a);
-        if !a.hits.is_empty() {
-            let rules = rule_scores(a);
-            let mut lifted = false;
-            for class in ThreatClass::PAYLOAD_ATTACKS {
-                let r = a.signature_weight(class);
-                if r >= self.rule_override && rules.get(class) > s.get(class) {
-                    s.set(class, rules.get(class));
-                    lifted = true;
-                }
-            }
-            if lifted {
-                s.benign = (1.0 - s.max_attack()).min(s.benign);
-            }
+        let ml = self.ml_scores(a);
+        if a.hits.is_empty() {
+            return ml;
         }
-        s
+        combine(ml, &rule_scores(a), &a.features, self.rule_override)
     }
 }

@@ -72,6 +72,8 @@ pub struct TrainingSet {
     pub dense: Vec<[f32; N_DENSE]>,
     /// Label index into [`ML_CLASSES`].
     pub labels: Vec<u8>,
+    /// The rule classifier's scores for each sample (for the hybrid).
+    pub rules: Vec<sentinel_schema::ClassScores>,
     /// The hasher used.
     pub hasher: NgramHasher,
 }
@@ -108,6 +110,7 @@ impl TrainingSet {
             set.counts.push(v);
             set.dense.push(a.features);
             set.labels.push(y);
+            set.rules.push(crate::classifier::rule_scores(&a));
             if i % 2048 == 0 {
                 progress(TrainProgress::Featurize { done: i, total });
             }
