@@ -40,7 +40,7 @@ fn url_encode(rng: &mut CorpusRng, s: &str, all: bool) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         let special = !b.is_ascii_alphanumeric();
-        if (special || all) && (all || rng.gen_bool(0.8)) {
+        if all || (special && rng.gen_bool(0.8)) {
             out.push_str(&format!("%{b:02X}"));
         } else {
             out.push(b as char);

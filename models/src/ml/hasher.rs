@@ -44,7 +44,7 @@ impl Default for NgramHasher {
     }
 }
 
-const WORD_SEED: u64 = 0x5eed_0f_0b_0d;
+const WORD_SEED: u64 = 0x005e_ed0f_0b0d;
 
 impl NgramHasher {
     /// Number of buckets.
