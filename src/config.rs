@@ -14,6 +14,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use sentinel_dataflow::OutputTopics;
+use sentinel_models::ModelsConfig;
 use sentinel_operators::enrich::EnrichmentConfig;
 use sentinel_operators::infer::InferConfig;
 use sentinel_operators::policy::PolicyConfig;
@@ -48,6 +49,9 @@ pub struct SentinelConfig {
     /// CIDR list files for enrichment.
     #[serde(default)]
     pub enrichment: EnrichmentConfig,
+    /// Models: payload classifier source, behaviour model, profile, serving.
+    #[serde(default)]
+    pub models: ModelsConfig,
     /// Evidence packages: object stores and trusted signing keys.
     #[serde(default)]
     pub evidence_store: EvidenceStoreConfig,

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod models_open;
 mod progress;
 mod summary;
 

@@ -10,14 +10,16 @@ use comfy_table::{Cell, CellAlignment, Table};
 use sentinel_dataflow::{Counters, ReplaySummary};
 use sentinel_schema::{Decision, ThreatClass};
 
-fn table(header: &[&str]) -> Table {
+/// A table with the house style.
+pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(header.iter().map(Cell::new));
     t
 }
 
-fn num(n: u64) -> Cell {
+/// A right-aligned number cell.
+pub fn num(n: u64) -> Cell {
     Cell::new(n).set_alignment(CellAlignment::Right)
 }
 
@@ -119,4 +121,62 @@ pub fn write_replay_summary(
     }
     writeln!(w, "{t}")?;
     Ok(())
+}
+
+/// A right-aligned ratio cell with `digits` decimals.
+pub fn ratio(v: f32, digits: usize) -> Cell {
+    Cell::new(format!("{v:.digits$}")).set_alignment(CellAlignment::Right)
+}
+
+/// Writes the evaluation tables of `m`: per class, confusion matrix,
+/// threshold sweep, and the attack-vs-benign summary.
+pub fn write_metrics(w: &mut dyn Write, m: &sentinel_models::evaluate::Metrics) -> io::Result<()> {
+    use sentinel_models::ml::ML_CLASSES;
+    let mut t = table(&["class", "support", "precision", "recall", "F1", "FPR"]);
+    for c in &m.per_class {
+        t.add_row(vec![
+            Cell::new(c.class.as_str()),
+            num(c.support as u64),
+            ratio(c.precision, 4),
+            ratio(c.recall, 4),
+            ratio(c.f1, 4),
+            ratio(c.fpr, 4),
+        ]);
+    }
+    t.add_row(vec![
+        Cell::new("macro"),
+        num(m.samples as u64),
+        ratio(m.macro_precision, 4),
+        ratio(m.macro_recall, 4),
+        ratio(m.macro_f1, 4),
+        Cell::new(""),
+    ]);
+    writeln!(w, "{t}")?;
+    let mut header = vec!["truth \\ predicted"];
+    header.extend(ML_CLASSES.iter().map(|c| c.as_str()));
+    let mut t = table(&header);
+    for (i, row) in m.confusion.iter().enumerate() {
+        if row.iter().sum::<u64>() == 0 {
+            continue;
+        }
+        let mut cells = vec![Cell::new(ML_CLASSES[i].as_str())];
+        cells.extend(row.iter().map(|v| num(*v)));
+        t.add_row(cells);
+    }
+    writeln!(w, "{t}")?;
+    let mut t = table(&["FPR budget", "TPR", "threshold", "FPR reached"]);
+    for p in &m.sweep {
+        t.add_row(vec![
+            Cell::new(format!("{}%", p.max_fpr * 100.0)).set_alignment(CellAlignment::Right),
+            ratio(p.tpr, 4),
+            ratio(p.threshold, 4),
+            ratio(p.fpr, 5),
+        ]);
+    }
+    writeln!(w, "{t}")?;
+    writeln!(
+        w,
+        "attack vs benign at the 0.5 threshold: TPR {:.4}, FPR {:.4}; accuracy {:.4}",
+        m.attack_tpr, m.attack_fpr, m.accuracy
+    )
 }

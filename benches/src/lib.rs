@@ -51,3 +51,27 @@ pub fn payload_mix(n: usize) -> Vec<Vec<u8>> {
         })
         .collect()
 }
+
+/// The models a benchmark scores with: `rules` (signatures, heuristic
+/// behaviour, no profile) or `full` (the default model of a data directory —
+/// `SENTINEL_DATA_DIR`, else `target/bench-data` — trained on first use,
+/// plus the behaviour forest).
+pub fn bench_models(kind: &str) -> anyhow::Result<std::sync::Arc<sentinel_models::ModelBundle>> {
+    use sentinel_models::{ModelBundle, ModelsConfig};
+    match kind {
+        "rules" => Ok(std::sync::Arc::new(ModelBundle::rules_only())),
+        "full" => {
+            let dir = std::env::var_os("SENTINEL_DATA_DIR")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    std::path::PathBuf::from(concat!(
+                        env!("CARGO_MANIFEST_DIR"),
+                        "/../target/bench-data"
+                    ))
+                });
+            let bundle = ModelBundle::open(&dir, &ModelsConfig::default(), |_| {})?;
+            Ok(std::sync::Arc::new(bundle))
+        }
+        other => anyhow::bail!("unknown models {other:?}: use rules or full"),
+    }
+}

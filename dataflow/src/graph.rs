@@ -8,7 +8,7 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Exchange, OkErr};
 use timely::dataflow::StreamVec;
 
-use sentinel_models::classifier::PayloadClassifier;
+use sentinel_models::ModelBundle;
 use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::infer::InferConfig;
@@ -130,7 +130,7 @@ fn dead_letter_key(p: &Provenance) -> String {
 pub fn build_analysis<'scope>(
     envelopes: StreamVec<'scope, u64, Envelope>,
     config: GraphConfig,
-    classifier: Arc<dyn PayloadClassifier>,
+    models: Arc<ModelBundle>,
     enrichment: Arc<EnrichmentTables>,
     counters: Arc<Counters>,
 ) -> GraphOutputs<'scope> {
@@ -161,7 +161,8 @@ pub fn build_analysis<'scope>(
     });
 
     // The stateless stage, spread over all workers.
-    let mut analyzer = EventAnalyzer::new(config.analyze, classifier, enrichment);
+    let scorer = models.behaviour.clone();
+    let mut analyzer = EventAnalyzer::new(config.analyze, models, enrichment);
     let analyzed: StreamVec<'scope, u64, AnalyzedEvent> = events
         .exchange(|(_, p, _, _)| spread(p))
         .map(move |(event, provenance, late, verified)| {
@@ -199,6 +200,7 @@ pub fn build_analysis<'scope>(
     let verdicts = analyzed.score_behaviour(
         config.window,
         config.infer,
+        scorer,
         config.bucket_ms,
         counters.window.clone(),
     );

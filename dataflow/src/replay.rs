@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use sentinel_models::classifier::PayloadClassifier;
+use sentinel_models::ModelBundle;
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_schema::WafRule;
 use sentinel_sinks::{render_rules_conf, write_atomically, JsonlFile, OutputDir, OutputKind};
@@ -30,8 +30,8 @@ pub struct ReplayConfig {
     pub source: SourceSettings,
     /// Graph configuration.
     pub graph: GraphConfig,
-    /// The payload classifier.
-    pub classifier: Arc<dyn PayloadClassifier>,
+    /// The models: payload classifiers, behaviour model, application profile.
+    pub models: Arc<ModelBundle>,
     /// Enrichment lists.
     pub enrichment: Arc<EnrichmentTables>,
     /// Where evidence packages are fetched from and how they are verified.
@@ -162,13 +162,13 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
         let counters = worker_counters.clone();
         let errors = worker_errors.clone();
         let sinks = sinks.clone();
-        let classifier = config.classifier.clone();
+        let models = config.models.clone();
         let enrichment = config.enrichment.clone();
         worker.dataflow::<u64, _, _>(|scope| {
             let envelopes = file_source(scope, &inputs, config.source, counters.clone(), errors);
             let envelopes =
                 verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
-            build_analysis(envelopes, config.graph, classifier, enrichment, counters)
+            build_analysis(envelopes, config.graph, models, enrichment, counters)
                 .write_ordered(sinks.as_ref(), index);
         });
         while worker.has_dataflows() {

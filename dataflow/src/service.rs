@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 
-use sentinel_models::classifier::PayloadClassifier;
+use sentinel_models::ModelBundle;
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_schema::SCHEMA_VERSION;
 use sentinel_sinks::kafka::{KafkaProducer, ProducerSettings};
@@ -33,8 +33,8 @@ pub struct ServiceConfig {
     pub topics: OutputTopics,
     /// Graph configuration.
     pub graph: GraphConfig,
-    /// The payload classifier.
-    pub classifier: Arc<dyn PayloadClassifier>,
+    /// The models: payload classifiers, behaviour model, application profile.
+    pub models: Arc<ModelBundle>,
     /// Enrichment lists.
     pub enrichment: Arc<EnrichmentTables>,
     /// Set to drain and stop (SIGTERM).
@@ -104,7 +104,7 @@ pub fn run_service(
             build_analysis(
                 envelopes,
                 config.graph,
-                config.classifier.clone(),
+                config.models.clone(),
                 config.enrichment.clone(),
                 counters.clone(),
             )

@@ -101,7 +101,11 @@ fn load_file(path: &Path) -> Result<Vec<(String, ThreatClass)>, CorpusError> {
         };
     }
     if ext == "txt" {
-        if let Some(c) = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<ThreatClass>().ok()) {
+        if let Some(c) = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.parse::<ThreatClass>().ok())
+        {
             return load_lines(path, c);
         }
     }
@@ -123,18 +127,29 @@ fn load_csv(path: &Path) -> Result<Vec<(String, ThreatClass)>, CorpusError> {
         path: path.to_path_buf(),
         detail,
     };
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(path).map_err(|e| fmt(e.to_string()))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| fmt(e.to_string()))?;
     let headers = rdr.headers().map_err(|e| fmt(e.to_string()))?.clone();
-    let col = |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)));
-    let text = col(&["payload", "text", "value"]).ok_or_else(|| fmt("no payload/text/value column".into()))?;
-    let label = col(&["attack_type", "class", "label"]).ok_or_else(|| fmt("no attack_type/class/label column".into()))?;
+    let col = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    };
+    let text = col(&["payload", "text", "value"])
+        .ok_or_else(|| fmt("no payload/text/value column".into()))?;
+    let label = col(&["attack_type", "class", "label"])
+        .ok_or_else(|| fmt("no attack_type/class/label column".into()))?;
     let mut out = Vec::new();
     for (i, r) in rdr.records().enumerate() {
         let r = r.map_err(|e| fmt(format!("row {}: {e}", i + 2)))?;
         let (Some(t), Some(l)) = (r.get(text), r.get(label)) else {
             continue;
         };
-        let class = l.parse::<ThreatClass>().map_err(|e| fmt(format!("row {}: {e}", i + 2)))?;
+        let class = l
+            .parse::<ThreatClass>()
+            .map_err(|e| fmt(format!("row {}: {e}", i + 2)))?;
         out.push((t.to_string(), class));
     }
     Ok(out)
@@ -158,10 +173,13 @@ fn load_jsonl(path: &Path) -> Result<Vec<(String, ThreatClass)>, CorpusError> {
             path: path.to_path_buf(),
             detail: format!("line {}: {e}", i + 1),
         })?;
-        let class = row.label.parse::<ThreatClass>().map_err(|e| CorpusError::Format {
-            path: path.to_path_buf(),
-            detail: format!("line {}: {e}", i + 1),
-        })?;
+        let class = row
+            .label
+            .parse::<ThreatClass>()
+            .map_err(|e| CorpusError::Format {
+                path: path.to_path_buf(),
+                detail: format!("line {}: {e}", i + 1),
+            })?;
         out.push((row.payload, class));
     }
     Ok(out)
@@ -175,7 +193,13 @@ mod tests {
     fn reads_each_layout() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("p.csv"), "\"payload\",\"length\",\"attack_type\",\"label\"\n\"1' or 1=1\",\"9\",\"sqli\",\"anom\"\n\"hello\",\"5\",\"norm\",\"norm\"\n").unwrap();
-        assert_eq!(load(d.path().join("p.csv").to_str().unwrap()).unwrap(), vec![("1' or 1=1".to_string(), ThreatClass::Sqli), ("hello".to_string(), ThreatClass::Benign)]);
+        assert_eq!(
+            load(d.path().join("p.csv").to_str().unwrap()).unwrap(),
+            vec![
+                ("1' or 1=1".to_string(), ThreatClass::Sqli),
+                ("hello".to_string(), ThreatClass::Benign)
+            ]
+        );
         let tree = d.path().join("nuclei/payloads/cmdexe");
         std::fs::create_dir_all(&tree).unwrap();
         std::fs::write(tree.join("true-positives.txt"), ";id\n\n|whoami\n").unwrap();
@@ -183,9 +207,19 @@ mod tests {
         std::fs::write(d.path().join("nuclei/LICENSE"), "GPL").unwrap();
         let all = load(d.path().join("nuclei").to_str().unwrap()).unwrap();
         assert_eq!(all.len(), 3);
-        assert_eq!(all.iter().filter(|(_, c)| *c == ThreatClass::Cmdi).count(), 2);
-        std::fs::write(d.path().join("x.jsonl"), "{\"payload\":\"a\",\"label\":\"xss\"}\n").unwrap();
-        assert_eq!(load(d.path().join("x.jsonl").to_str().unwrap()).unwrap()[0].1, ThreatClass::Xss);
+        assert_eq!(
+            all.iter().filter(|(_, c)| *c == ThreatClass::Cmdi).count(),
+            2
+        );
+        std::fs::write(
+            d.path().join("x.jsonl"),
+            "{\"payload\":\"a\",\"label\":\"xss\"}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            load(d.path().join("x.jsonl").to_str().unwrap()).unwrap()[0].1,
+            ThreatClass::Xss
+        );
         std::fs::write(d.path().join("raw.txt"), "a\nb\n").unwrap();
         let forced = load(&format!("{}:xxe", d.path().join("raw.txt").display())).unwrap();
         assert!(forced.iter().all(|(_, c)| *c == ThreatClass::Xxe));

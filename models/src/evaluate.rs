@@ -1,9 +1,11 @@
 //! Evaluation: per-class precision, recall, F1 and false-positive rate,
 //! the confusion matrix, and the attack-vs-benign threshold sweep.
-//! Per-class figures come from linfa's one-vs-rest confusion matrices.
+//!
+//! Per-class figures are computed one-vs-rest from the confusion matrix
+//! (rows = truth, columns = prediction). linfa 0.8.1's binary
+//! `precision()`/`recall()` read its (prediction × truth) matrix as if it
+//! were (truth × prediction) and come out swapped, so they are not used.
 
-use linfa::metrics::ToConfusionMatrix;
-use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
 use sentinel_schema::ThreatClass;
@@ -66,7 +68,10 @@ pub struct Metrics {
 }
 
 fn idx(c: ThreatClass) -> usize {
-    ML_CLASSES.iter().position(|x| *x == c).unwrap_or(ML_CLASSES.len() - 1)
+    ML_CLASSES
+        .iter()
+        .position(|x| *x == c)
+        .unwrap_or(ML_CLASSES.len() - 1)
 }
 
 /// Computes metrics from truths, predicted labels and attack scores
@@ -84,38 +89,69 @@ pub fn evaluate(truth: &[ThreatClass], predicted: &[ThreatClass], attack_score: 
         if support == 0 {
             continue;
         }
-        let pred: Array1<bool> = predicted.iter().map(|p| p == class).collect();
-        let tru: Array1<bool> = truth.iter().map(|t| t == class).collect();
-        let (precision, recall, f1) = match pred.confusion_matrix(&tru) {
-            Ok(cm) => (cm.precision(), cm.recall(), cm.f1_score()),
-            Err(_) => (0.0, 0.0, 0.0),
+        let tp = confusion[c][c] as f32;
+        let predicted_as: u64 = (0..k).map(|r| confusion[r][c]).sum();
+        let precision = if predicted_as == 0 {
+            0.0
+        } else {
+            tp / predicted_as as f32
+        };
+        let recall = tp / support as f32;
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
         };
         let fp: u64 = (0..k).filter(|r| *r != c).map(|r| confusion[r][c]).sum();
         let negatives = (n - support) as u64;
         per_class.push(ClassMetrics {
             class: *class,
             support,
-            precision: if precision.is_nan() { 0.0 } else { precision },
-            recall: if recall.is_nan() { 0.0 } else { recall },
-            f1: if f1.is_nan() { 0.0 } else { f1 },
-            fpr: if negatives == 0 { 0.0 } else { fp as f32 / negatives as f32 },
+            precision,
+            recall,
+            f1,
+            fpr: if negatives == 0 {
+                0.0
+            } else {
+                fp as f32 / negatives as f32
+            },
         });
     }
     let m = per_class.len().max(1) as f32;
     let correct = (0..k).map(|c| confusion[c][c]).sum::<u64>();
     let attacks = truth.iter().filter(|t| t.is_attack()).count();
     let benign = n - attacks;
-    let tp = truth.iter().zip(predicted).filter(|(t, p)| t.is_attack() && p.is_attack()).count();
-    let fp = truth.iter().zip(predicted).filter(|(t, p)| !t.is_attack() && p.is_attack()).count();
+    let tp = truth
+        .iter()
+        .zip(predicted)
+        .filter(|(t, p)| t.is_attack() && p.is_attack())
+        .count();
+    let fp = truth
+        .iter()
+        .zip(predicted)
+        .filter(|(t, p)| !t.is_attack() && p.is_attack())
+        .count();
     Metrics {
         samples: n,
         macro_precision: per_class.iter().map(|c| c.precision).sum::<f32>() / m,
         macro_recall: per_class.iter().map(|c| c.recall).sum::<f32>() / m,
         macro_f1: per_class.iter().map(|c| c.f1).sum::<f32>() / m,
         per_class,
-        accuracy: if n == 0 { 0.0 } else { correct as f32 / n as f32 },
-        attack_tpr: if attacks == 0 { 0.0 } else { tp as f32 / attacks as f32 },
-        attack_fpr: if benign == 0 { 0.0 } else { fp as f32 / benign as f32 },
+        accuracy: if n == 0 {
+            0.0
+        } else {
+            correct as f32 / n as f32
+        },
+        attack_tpr: if attacks == 0 {
+            0.0
+        } else {
+            tp as f32 / attacks as f32
+        },
+        attack_fpr: if benign == 0 {
+            0.0
+        } else {
+            fp as f32 / benign as f32
+        },
         confusion,
         sweep: [0.001f32, 0.005, 0.01]
             .iter()
@@ -126,7 +162,11 @@ pub fn evaluate(truth: &[ThreatClass], predicted: &[ThreatClass], attack_score: 
 
 /// The best TPR with FPR ≤ `max_fpr` over all thresholds of `score`.
 pub fn sweep(truth: &[ThreatClass], score: &[f32], max_fpr: f32) -> SweepPoint {
-    let mut pairs: Vec<(f32, bool)> = score.iter().zip(truth).map(|(s, t)| (*s, t.is_attack())).collect();
+    let mut pairs: Vec<(f32, bool)> = score
+        .iter()
+        .zip(truth)
+        .map(|(s, t)| (*s, t.is_attack()))
+        .collect();
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
     let pos = pairs.iter().filter(|p| p.1).count().max(1) as f32;
     let neg = pairs.iter().filter(|p| !p.1).count().max(1) as f32;
@@ -222,6 +262,17 @@ mod tests {
         assert!((sqli.precision - 0.5).abs() < 1e-6);
         assert!((sqli.recall - 0.5).abs() < 1e-6);
         assert!((sqli.fpr - 0.25).abs() < 1e-6);
+        // Asymmetric: benign has 3 true, predicted 3 times (2 right).
+        let benign = m.per_class.iter().find(|c| c.class == Benign).unwrap();
+        assert!((benign.precision - 2.0 / 3.0).abs() < 1e-6);
+        assert!((benign.recall - 2.0 / 3.0).abs() < 1e-6);
+        let m2 = evaluate(
+            &[Sqli, Sqli, Benign],
+            &[Sqli, Benign, Benign],
+            &[0.9, 0.1, 0.1],
+        );
+        let sqli2 = m2.per_class.iter().find(|c| c.class == Sqli).unwrap();
+        assert_eq!((sqli2.precision, sqli2.recall), (1.0, 0.5));
         assert!((m.attack_fpr - 1.0 / 3.0).abs() < 1e-6);
         assert!((m.attack_tpr - 2.0 / 3.0).abs() < 1e-6);
         assert_eq!(m.confusion[0][0], 1);

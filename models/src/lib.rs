@@ -15,14 +15,18 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod anomaly;
 pub mod behaviour;
+pub mod bundle;
 pub mod cache;
 pub mod classifier;
 pub mod corpus;
 pub mod corpus_files;
-pub mod evaluate;
 pub mod csrf;
+pub mod dataset;
+pub mod evaluate;
 pub mod features;
+pub mod fsutil;
 pub mod lex;
 pub mod lexicon;
 pub mod ml;
@@ -33,4 +37,5 @@ pub mod signatures;
 pub mod trainer;
 
 pub use analysis::{Analyzer, PayloadAnalysis};
+pub use bundle::{ModelBundle, ModelsConfig};
 pub use classifier::{label_of, PayloadClassifier, RuleClassifier};

@@ -116,7 +116,10 @@ impl Registry {
     pub fn open(data_dir: &Path) -> Result<Self, RegistryError> {
         let root = data_dir.join("models");
         let art = root.join("artifacts");
-        std::fs::create_dir_all(&art).map_err(|source| RegistryError::Io { path: art.clone(), source })?;
+        std::fs::create_dir_all(&art).map_err(|source| RegistryError::Io {
+            path: art.clone(),
+            source,
+        })?;
         Ok(Registry { root })
     }
 
@@ -144,23 +147,22 @@ impl Registry {
 
     fn save(&self, state: &RegistryState) -> Result<(), RegistryError> {
         let p = self.state_path();
-        let tmp = self.root.join(".registry.json.tmp");
-        let io = |source| RegistryError::Io { path: p.clone(), source };
-        let bytes = serde_json::to_vec_pretty(state).map_err(|e| RegistryError::Invalid(e.to_string()))?;
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            f.write_all(&bytes).map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, &p).map_err(io)?;
-        Ok(())
+        let bytes =
+            serde_json::to_vec_pretty(state).map_err(|e| RegistryError::Invalid(e.to_string()))?;
+        crate::fsutil::write_atomic(&p, &bytes).map_err(|source| RegistryError::Io {
+            path: p.clone(),
+            source,
+        })
     }
 
     /// Stores an artifact and registers its metadata (the version label is
     /// derived from the content: `hybrid-<first 12 hex of the SHA-256>`).
     /// Registering the same content twice returns the existing version.
-    pub fn register(&self, artifact: &ModelArtifact, mut meta: ModelMeta) -> Result<ModelMeta, RegistryError> {
+    fn register_inner(
+        &self,
+        artifact: &ModelArtifact,
+        mut meta: ModelMeta,
+    ) -> Result<ModelMeta, RegistryError> {
         let bytes = artifact.to_bytes()?;
         let sha = ModelArtifact::sha256(&bytes);
         let mut state = self.state()?;
@@ -170,7 +172,11 @@ impl Registry {
         let path = self.artifact_path(&sha);
         artifact.write(&path)?;
         meta.sha256 = sha.clone();
-        meta.version = format!("{}-{}", artifact.kind.split('-').next().unwrap_or("model"), &sha[..12]);
+        meta.version = format!(
+            "{}-{}",
+            artifact.kind.split('-').next().unwrap_or("model"),
+            &sha[..12]
+        );
         state.versions.push(meta.clone());
         self.save(&state)?;
         Ok(meta)
@@ -188,20 +194,33 @@ impl Registry {
     /// Loads the artifact of a version, verifying its hash.
     pub fn load(&self, version: &str) -> Result<ModelArtifact, RegistryError> {
         let meta = self.meta(version)?;
-        Ok(ModelArtifact::read(&self.artifact_path(&meta.sha256), Some(&meta.sha256))?)
+        Ok(ModelArtifact::read(
+            &self.artifact_path(&meta.sha256),
+            Some(&meta.sha256),
+        )?)
     }
 
     /// The active version (`rules-v1` when nothing has been promoted).
     pub fn active(&self) -> Result<String, RegistryError> {
-        Ok(self.state()?.active.unwrap_or_else(|| RULES_VERSION.to_string()))
+        Ok(self
+            .state()?
+            .active
+            .unwrap_or_else(|| RULES_VERSION.to_string()))
     }
 
     /// Promotes `version`: with `percent < 100` it becomes the canary,
     /// otherwise the active model (the canary, if any, is cleared). A model
     /// whose metadata says it failed gating is refused unless `force`.
-    pub fn promote(&self, version: &str, percent: f32, force: bool) -> Result<RegistryState, RegistryError> {
+    fn promote_inner(
+        &self,
+        version: &str,
+        percent: f32,
+        force: bool,
+    ) -> Result<RegistryState, RegistryError> {
         if !(0.0..=100.0).contains(&percent) {
-            return Err(RegistryError::Invalid(format!("canary percent {percent} is not within 0..100")));
+            return Err(RegistryError::Invalid(format!(
+                "canary percent {percent} is not within 0..100"
+            )));
         }
         let mut state = self.state()?;
         if version != RULES_VERSION {
@@ -221,7 +240,11 @@ impl Registry {
                     .join(", ");
                 return Err(RegistryError::Gated {
                     version: version.to_string(),
-                    why: if why.is_empty() { "not evaluated".into() } else { why },
+                    why: if why.is_empty() {
+                        "not evaluated".into()
+                    } else {
+                        why
+                    },
                 });
             }
         }
@@ -253,7 +276,7 @@ impl Registry {
 
     /// Rolls back: a running canary is cancelled; otherwise the active model
     /// returns to the one before the last promotion.
-    pub fn rollback(&self) -> Result<RegistryState, RegistryError> {
+    fn rollback_inner(&self) -> Result<RegistryState, RegistryError> {
         let mut state = self.state()?;
         if let Some(c) = state.canary.take() {
             state.history.push(HistoryEntry {
@@ -285,6 +308,96 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Takes the registry's exclusive lock (an OS file lock on
+    /// `models/.lock`, so other processes wait too) for a sequence of
+    /// changes; dropped, it releases the lock.
+    pub fn transaction(&self) -> Result<Transaction<'_>, RegistryError> {
+        let path = self.root.join(".lock");
+        let io = |source| RegistryError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(Transaction {
+            registry: self,
+            _file: file,
+        })
+    }
+
+    /// Stores an artifact and registers its metadata (the version label is
+    /// derived from the content: `hybrid-<first 12 hex of the SHA-256>`).
+    /// Registering the same content twice returns the existing version.
+    pub fn register(
+        &self,
+        artifact: &ModelArtifact,
+        meta: ModelMeta,
+    ) -> Result<ModelMeta, RegistryError> {
+        self.transaction()?.register(artifact, meta)
+    }
+
+    /// Promotes `version`: with `percent < 100` it becomes the canary,
+    /// otherwise the active model (the canary, if any, is cleared). A model
+    /// whose metadata says it failed gating is refused unless `force`.
+    pub fn promote(
+        &self,
+        version: &str,
+        percent: f32,
+        force: bool,
+    ) -> Result<RegistryState, RegistryError> {
+        self.transaction()?.promote(version, percent, force)
+    }
+
+    /// Rolls back: a running canary is cancelled; otherwise the active model
+    /// returns to the one before the last promotion.
+    pub fn rollback(&self) -> Result<RegistryState, RegistryError> {
+        self.transaction()?.rollback()
+    }
+}
+
+/// Changes made under the registry lock (see [`Registry::transaction`]).
+pub struct Transaction<'a> {
+    registry: &'a Registry,
+    _file: std::fs::File,
+}
+
+impl Transaction<'_> {
+    /// The current state.
+    pub fn state(&self) -> Result<RegistryState, RegistryError> {
+        self.registry.state()
+    }
+
+    /// See [`Registry::register`].
+    pub fn register(
+        &self,
+        artifact: &ModelArtifact,
+        meta: ModelMeta,
+    ) -> Result<ModelMeta, RegistryError> {
+        self.registry.register_inner(artifact, meta)
+    }
+
+    /// See [`Registry::promote`].
+    pub fn promote(
+        &self,
+        version: &str,
+        percent: f32,
+        force: bool,
+    ) -> Result<RegistryState, RegistryError> {
+        self.registry.promote_inner(version, percent, force)
+    }
+
+    /// See [`Registry::rollback`].
+    pub fn rollback(&self) -> Result<RegistryState, RegistryError> {
+        self.registry.rollback_inner()
+    }
+}
+
 /// Which model a client key is routed to, given the active version and an optional canary.
 pub fn route<'a>(client_key: &str, active: &'a str, canary: Option<(&'a str, f32)>) -> &'a str {
     match canary {
@@ -308,7 +421,10 @@ mod tests {
 
     fn artifact(bias: f32) -> ModelArtifact {
         let mut model = LinearModel {
-            hasher: crate::ml::NgramHasher { bits: 8, ..Default::default() },
+            hasher: crate::ml::NgramHasher {
+                bits: 8,
+                ..Default::default()
+            },
             ..Default::default()
         };
         model.idf = vec![1.0; 256];
@@ -388,7 +504,10 @@ mod tests {
         let n = bytes.len();
         bytes[n - 1] ^= 1;
         std::fs::write(&p, bytes).unwrap();
-        assert!(matches!(r.load(&a.version), Err(RegistryError::Artifact(ArtifactError::Hash { .. }))));
+        assert!(matches!(
+            r.load(&a.version),
+            Err(RegistryError::Artifact(ArtifactError::Hash { .. }))
+        ));
     }
 
     #[test]
@@ -396,13 +515,25 @@ mod tests {
         for pct in [1.0f32, 10.0, 50.0] {
             let n = 100_000;
             let canary = (0..n)
-                .filter(|i| route(&format!("ip:10.0.{}.{}", i / 256, i % 256), "a", Some(("b", pct))) == "b")
+                .filter(|i| {
+                    route(
+                        &format!("ip:10.0.{}.{}", i / 256, i % 256),
+                        "a",
+                        Some(("b", pct)),
+                    ) == "b"
+                })
                 .count();
             let share = canary as f32 / n as f32 * 100.0;
-            assert!((share - pct).abs() < pct * 0.1 + 0.2, "{pct}% canary got {share}%");
+            assert!(
+                (share - pct).abs() < pct * 0.1 + 0.2,
+                "{pct}% canary got {share}%"
+            );
         }
         // Deterministic per key.
-        assert_eq!(route("ip:1.2.3.4", "a", Some(("b", 50.0))), route("ip:1.2.3.4", "a", Some(("b", 50.0))));
+        assert_eq!(
+            route("ip:1.2.3.4", "a", Some(("b", 50.0))),
+            route("ip:1.2.3.4", "a", Some(("b", 50.0)))
+        );
         assert_eq!(route("k", "a", None), "a");
     }
 }

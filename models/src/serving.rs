@@ -32,7 +32,13 @@ impl std::fmt::Debug for ModelSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ModelSet")
             .field("active", &self.active.version())
-            .field("canary", &self.canary.as_ref().map(|(c, p)| (c.version().to_string(), *p)))
+            .field(
+                "canary",
+                &self
+                    .canary
+                    .as_ref()
+                    .map(|(c, p)| (c.version().to_string(), *p)),
+            )
             .finish()
     }
 }
@@ -48,7 +54,10 @@ impl ModelSet {
 
     /// One model for everyone.
     pub fn single(c: Arc<dyn PayloadClassifier>) -> Self {
-        ModelSet { active: c, canary: None }
+        ModelSet {
+            active: c,
+            canary: None,
+        }
     }
 
     /// The model a client key is served by (deterministic canary routing),
@@ -68,7 +77,10 @@ impl ModelSet {
 }
 
 /// Loads a registered version as a classifier (`rules-v1` is built in).
-pub fn load_version(registry: &Registry, version: &str) -> Result<Arc<dyn PayloadClassifier>, RegistryError> {
+pub fn load_version(
+    registry: &Registry,
+    version: &str,
+) -> Result<Arc<dyn PayloadClassifier>, RegistryError> {
     if version == RULES_VERSION {
         return Ok(Arc::new(RuleClassifier));
     }
@@ -91,15 +103,23 @@ pub fn load_models(registry: &Registry) -> Result<ModelSet, RegistryError> {
 /// no version at all, trains the default model from the generators alone
 /// (reproducibly: the same binary always produces the same artifact),
 /// registers it and makes it active. Returns the metadata of what it trained.
-pub fn ensure_default_model(registry: &Registry, stage: impl FnMut(Stage)) -> Result<Option<ModelMeta>, RegistryError> {
+pub fn ensure_default_model(
+    registry: &Registry,
+    stage: impl FnMut(Stage),
+) -> Result<Option<ModelMeta>, RegistryError> {
     if !registry.state()?.versions.is_empty() {
+        return Ok(None);
+    }
+    // Another process may be bootstrapping the same directory: decide under the lock.
+    let tx = registry.transaction()?;
+    if !tx.state()?.versions.is_empty() {
         return Ok(None);
     }
     let report = train(&default_plan(), stage);
     let mut meta = report.meta;
     meta.created_at_ms = 0;
-    let meta = registry.register(&report.artifact, meta)?;
-    registry.promote(&meta.version, 100.0, true)?;
+    let meta = tx.register(&report.artifact, meta)?;
+    tx.promote(&meta.version, 100.0, true)?;
     Ok(Some(meta))
 }
 
@@ -243,7 +263,10 @@ impl CircuitBreaker {
         match self.state {
             BreakerState::Closed | BreakerState::HalfOpen => true,
             BreakerState::Open => {
-                if self.opened_at.is_some_and(|t| now.duration_since(t) >= self.cooldown) {
+                if self
+                    .opened_at
+                    .is_some_and(|t| now.duration_since(t) >= self.cooldown)
+                {
                     self.state = BreakerState::HalfOpen;
                     true
                 } else {
@@ -272,7 +295,9 @@ impl CircuitBreaker {
                 self.next = (self.next + 1) % self.window.len();
                 self.filled = (self.filled + 1).min(self.window.len());
                 let failures = self.window[..self.filled].iter().filter(|f| **f).count();
-                if self.filled >= self.min_calls && failures as f32 >= self.failure_ratio * self.filled as f32 {
+                if self.filled >= self.min_calls
+                    && failures as f32 >= self.failure_ratio * self.filled as f32
+                {
                     self.state = BreakerState::Open;
                     self.opened_at = Some(now);
                     self.trips += 1;
@@ -313,7 +338,10 @@ pub struct LatencyHistogram(Histogram<u64>);
 impl Default for LatencyHistogram {
     fn default() -> Self {
         // Valid bounds and precision: construction cannot fail.
-        LatencyHistogram(Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|e| panic!("histogram bounds: {e}")))
+        LatencyHistogram(
+            Histogram::new_with_bounds(1, 60_000_000, 3)
+                .unwrap_or_else(|e| panic!("histogram bounds: {e}")),
+        )
     }
 }
 
@@ -407,7 +435,10 @@ impl ServingEngine {
         ServingEngine {
             state: Mutex::new(EngineState {
                 analyzer: Analyzer::default(),
-                cache: PredictionCache::new(config.cache_entries, Duration::from_secs(config.cache_ttl_secs)),
+                cache: PredictionCache::new(
+                    config.cache_entries,
+                    Duration::from_secs(config.cache_ttl_secs),
+                ),
                 breaker: CircuitBreaker::new(
                     config.breaker_window,
                     config.breaker_min_calls,
@@ -457,7 +488,8 @@ impl ServingEngine {
             let scores = model.classify(&a);
             let took = t.elapsed();
             s.latency.record(took);
-            let ok = scores.to_array().iter().all(|v| v.is_finite()) && took.as_micros() as u64 <= self.config.latency_budget_us;
+            let ok = scores.to_array().iter().all(|v| v.is_finite())
+                && took.as_micros() as u64 <= self.config.latency_budget_us;
             s.breaker.record(ok, Instant::now());
             if ok {
                 (scores, model.version().to_string(), false)
@@ -489,7 +521,11 @@ impl ServingEngine {
         let s = self.state.lock().ok()?;
         Some(EngineHealth {
             active: s.models.active.version().to_string(),
-            canary: s.models.canary.as_ref().map(|(c, p)| (c.version().to_string(), *p)),
+            canary: s
+                .models
+                .canary
+                .as_ref()
+                .map(|(c, p)| (c.version().to_string(), *p)),
             breaker: s.breaker.state(),
             breaker_trips: s.breaker.trips(),
             cache: s.cache.stats(),
@@ -518,7 +554,10 @@ mod tests {
         c.put(b"a", 0, t0, p.clone());
         assert!(c.get(b"a", 0, t0).unwrap().cached);
         assert!(c.get(b"a", 1, t0).is_none(), "context is part of the key");
-        assert!(c.get(b"a", 0, t0 + Duration::from_millis(60)).is_none(), "expired");
+        assert!(
+            c.get(b"a", 0, t0 + Duration::from_millis(60)).is_none(),
+            "expired"
+        );
         c.put(b"x", 0, t0, p.clone());
         c.put(b"y", 0, t0, p.clone());
         c.put(b"z", 0, t0, p);
@@ -556,7 +595,10 @@ mod tests {
         }
         fn classify(&self, _a: &crate::PayloadAnalysis) -> ClassScores {
             std::thread::sleep(Duration::from_millis(3));
-            ClassScores { benign: 1.0, ..Default::default() }
+            ClassScores {
+                benign: 1.0,
+                ..Default::default()
+            }
         }
     }
 

@@ -15,7 +15,10 @@ use crate::classifier::label_of;
 use crate::corpus::{generate, CorpusSize};
 use crate::evaluate::{evaluate, GateConfig, Metrics};
 use crate::features::payload;
-use crate::ml::{combine, LinearModel, ModelArtifact, NgramHasher, Scratch, TrainConfig, TrainProgress, Trainer, TrainingSet, ML_CLASSES};
+use crate::ml::{
+    combine, LinearModel, ModelArtifact, NgramHasher, Scratch, TrainConfig, TrainProgress, Trainer,
+    TrainingSet, ML_CLASSES,
+};
 
 /// Seed of the default corpus and model.
 pub const DEFAULT_SEED: u64 = 20_261_126;
@@ -87,7 +90,9 @@ pub fn stratified_folds(labels: &[u8], folds: usize, seed: u64) -> Vec<usize> {
     let mut out = vec![0usize; labels.len()];
     let max = labels.iter().copied().max().unwrap_or(0) as usize;
     for c in 0..=max {
-        let mut idx: Vec<usize> = (0..labels.len()).filter(|i| labels[*i] as usize == c).collect();
+        let mut idx: Vec<usize> = (0..labels.len())
+            .filter(|i| labels[*i] as usize == c)
+            .collect();
         idx.shuffle(&mut rng);
         for (j, i) in idx.into_iter().enumerate() {
             out[i] = j % folds.max(1);
@@ -97,7 +102,12 @@ pub fn stratified_folds(labels: &[u8], folds: usize, seed: u64) -> Vec<usize> {
 }
 
 /// Hybrid predictions of `model` for the samples at `indices`.
-fn predict(model: &LinearModel, set: &TrainingSet, indices: &[usize], rule_override: f32) -> Vec<(ThreatClass, f32)> {
+fn predict(
+    model: &LinearModel,
+    set: &TrainingSet,
+    indices: &[usize],
+    rule_override: f32,
+) -> Vec<(ThreatClass, f32)> {
     let mut s = Scratch::default();
     indices
         .iter()
@@ -105,7 +115,9 @@ fn predict(model: &LinearModel, set: &TrainingSet, indices: &[usize], rule_overr
             s.sparse = set.counts[i].clone();
             model.hasher.tfidf(&mut s.sparse, &model.idf);
             for (j, x) in set.dense[i].iter().enumerate() {
-                s.dense[j] = ((crate::ml::model_log_scale(*x) - model.dense_mean[j]) / model.dense_std[j]).clamp(-5.0, 5.0);
+                s.dense[j] = ((crate::ml::model_log_scale(*x) - model.dense_mean[j])
+                    / model.dense_std[j])
+                    .clamp(-5.0, 5.0);
             }
             let mut m = [0.0; 6];
             model.margins_of(&s, &mut m);
@@ -117,14 +129,37 @@ fn predict(model: &LinearModel, set: &TrainingSet, indices: &[usize], rule_overr
         .collect()
 }
 
-/// Runs a training plan.
+/// One label per distinct payload (see [`crate::dataset::clean`]): exact
+/// duplicates would sit in several cross-validation folds at once and
+/// inflate the figures.
+pub fn dedupe(
+    samples: &[(String, ThreatClass)],
+) -> (Vec<(String, ThreatClass)>, crate::dataset::CleanReport) {
+    let as_samples: Vec<crate::dataset::Sample> = samples
+        .iter()
+        .map(|(p, c)| crate::dataset::Sample {
+            payload: p.clone(),
+            label: *c,
+            origin: crate::dataset::Origin::Manual,
+            note: None,
+        })
+        .collect();
+    crate::dataset::clean(&as_samples)
+}
+
+/// Runs a training plan (samples are deduplicated first, see [`dedupe`]).
 pub fn train(plan: &TrainPlan, mut stage: impl FnMut(Stage)) -> TrainReport {
     let t0 = Instant::now();
-    let set = TrainingSet::build(plan.samples.iter().map(|(t, c)| (t.as_str(), *c)), plan.hasher, |p| {
-        stage(Stage::Featurize(p))
-    });
+    let (samples, cleaning) = dedupe(&plan.samples);
+    let set = TrainingSet::build(
+        samples.iter().map(|(t, c)| (t.as_str(), *c)),
+        plan.hasher,
+        |p| stage(Stage::Featurize(p)),
+    );
     let featurize_time = t0.elapsed();
-    let trainer = Trainer { config: plan.config };
+    let trainer = Trainer {
+        config: plan.config,
+    };
     let n = set.len();
     let folds = plan.folds.max(1);
     let assignment = stratified_folds(&set.labels, if folds == 1 { 5 } else { folds }, plan.seed);
@@ -133,11 +168,18 @@ pub fn train(plan: &TrainPlan, mut stage: impl FnMut(Stage)) -> TrainReport {
     let mut scores = Vec::new();
     let rounds = if folds == 1 { 1 } else { folds };
     for f in 0..rounds {
-        stage(Stage::Fold { fold: f + 1, folds: rounds });
+        stage(Stage::Fold {
+            fold: f + 1,
+            folds: rounds,
+        });
         let train_idx: Vec<usize> = (0..n).filter(|i| assignment[*i] != f).collect();
         let test_idx: Vec<usize> = (0..n).filter(|i| assignment[*i] == f).collect();
         let model = trainer.fit(&set, &train_idx, |p| stage(Stage::Fit(p)));
-        for (i, (label, score)) in test_idx.iter().zip(predict(&model, &set, &test_idx, plan.rule_override)) {
+        for (i, (label, score)) in
+            test_idx
+                .iter()
+                .zip(predict(&model, &set, &test_idx, plan.rule_override))
+        {
             truth.push(ML_CLASSES[set.labels[*i] as usize]);
             predicted.push(label);
             scores.push(score);
@@ -158,6 +200,8 @@ pub fn train(plan: &TrainPlan, mut stage: impl FnMut(Stage)) -> TrainReport {
     };
     let mut m = BTreeMap::new();
     m.insert("samples".into(), n as f64);
+    m.insert("duplicates_dropped".into(), cleaning.duplicates as f64);
+    m.insert("conflicts_dropped".into(), cleaning.dropped as f64);
     m.insert("macro_precision".into(), metrics.macro_precision as f64);
     m.insert("macro_recall".into(), metrics.macro_recall as f64);
     m.insert("macro_f1".into(), metrics.macro_f1 as f64);
@@ -172,7 +216,10 @@ pub fn train(plan: &TrainPlan, mut stage: impl FnMut(Stage)) -> TrainReport {
     for p in &metrics.sweep {
         m.insert(format!("tpr_at_fpr_{}", p.max_fpr), p.tpr as f64);
     }
-    m.insert("gate_passed".into(), if gate_failures.is_empty() { 1.0 } else { 0.0 });
+    m.insert(
+        "gate_passed".into(),
+        if gate_failures.is_empty() { 1.0 } else { 0.0 },
+    );
     for f in &gate_failures {
         m.insert(format!("gate_fail_{f}"), 1.0);
     }
@@ -200,7 +247,12 @@ pub fn train(plan: &TrainPlan, mut stage: impl FnMut(Stage)) -> TrainReport {
 
 /// The default corpus: generated only, reproducible.
 pub fn default_samples() -> Vec<(String, ThreatClass)> {
-    generate(DEFAULT_SEED, CorpusSize::default())
+    default_samples_with_seed(DEFAULT_SEED)
+}
+
+/// The generated corpus of the default size for `seed`.
+pub fn default_samples_with_seed(seed: u64) -> Vec<(String, ThreatClass)> {
+    generate(seed, CorpusSize::default())
         .into_iter()
         .map(|s| (s.text, s.class))
         .collect()
@@ -234,7 +286,9 @@ mod tests {
         let f = stratified_folds(&labels, 5, 1);
         for fold in 0..5 {
             for c in 0..4u8 {
-                let n = (0..1000).filter(|i| f[*i] == fold && labels[*i] == c).count();
+                let n = (0..1000)
+                    .filter(|i| f[*i] == fold && labels[*i] == c)
+                    .count();
                 assert_eq!(n, 50);
             }
         }
@@ -242,16 +296,32 @@ mod tests {
 
     #[test]
     fn a_model_trained_on_scrambled_labels_is_refused() {
-        let corpus = generate(5, CorpusSize { per_attack_class: 120, benign: 400 });
+        let corpus = generate(
+            5,
+            CorpusSize {
+                per_attack_class: 120,
+                benign: 400,
+            },
+        );
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let mut labels: Vec<ThreatClass> = corpus.iter().map(|s| s.class).collect();
         labels.shuffle(&mut rng);
         let plan = TrainPlan {
-            samples: corpus.iter().zip(labels).map(|(s, c)| (s.text.clone(), c)).collect(),
+            samples: corpus
+                .iter()
+                .zip(labels)
+                .map(|(s, c)| (s.text.clone(), c))
+                .collect(),
             folds: 3,
             seed: 1,
-            config: TrainConfig { epochs: 3, ..TrainConfig::default() },
-            hasher: NgramHasher { bits: 12, ..Default::default() },
+            config: TrainConfig {
+                epochs: 3,
+                ..TrainConfig::default()
+            },
+            hasher: NgramHasher {
+                bits: 12,
+                ..Default::default()
+            },
             gate: GateConfig::default(),
             rule_override: 1.1, // no rule rescue: judge the model alone
             dataset_version: None,
@@ -264,20 +334,39 @@ mod tests {
 
     #[test]
     fn a_good_model_passes_the_gate() {
-        let corpus = generate(6, CorpusSize { per_attack_class: 200, benign: 800 });
+        let corpus = generate(
+            6,
+            CorpusSize {
+                per_attack_class: 200,
+                benign: 800,
+            },
+        );
         let plan = TrainPlan {
             samples: corpus.into_iter().map(|s| (s.text, s.class)).collect(),
             folds: 3,
             seed: 1,
-            config: TrainConfig { epochs: 3, ..TrainConfig::default() },
-            hasher: NgramHasher { bits: 14, ..Default::default() },
+            config: TrainConfig {
+                epochs: 3,
+                ..TrainConfig::default()
+            },
+            hasher: NgramHasher {
+                bits: 14,
+                ..Default::default()
+            },
             gate: GateConfig::default(),
             rule_override: DEFAULT_RULE_OVERRIDE,
             dataset_version: None,
             parent: None,
         };
+        let distinct = dedupe(&plan.samples).0.len();
+        assert!(distinct < 1800 && distinct > 1500, "{distinct}");
         let report = train(&plan, |_| {});
         assert!(report.gate_failures.is_empty(), "{:?}", report.metrics);
-        assert_eq!(report.metrics.samples, 1800);
+        // Every distinct sample is evaluated exactly once across the folds.
+        assert_eq!(report.metrics.samples, distinct);
+        assert_eq!(
+            report.meta.metrics["duplicates_dropped"] as usize,
+            1800 - distinct
+        );
     }
 }

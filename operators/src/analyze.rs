@@ -7,13 +7,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use sentinel_models::cache::MemoCache;
-use sentinel_models::classifier::PayloadClassifier;
 use sentinel_models::csrf::csrf_score;
 use sentinel_models::features::metadata::{self, M};
 use sentinel_models::features::payload::P;
 use sentinel_models::features::request::{self, method_code, R};
 use sentinel_models::normalize::Limits as NormalizeLimits;
-use sentinel_models::{Analyzer, PayloadAnalysis};
+use sentinel_models::{Analyzer, ModelBundle, PayloadAnalysis};
 use sentinel_schema::{
     ClassScores, Enrichment, EvidenceEvent, PayloadLocation, Provenance, ThreatClass,
 };
@@ -21,6 +20,7 @@ use sentinel_schema::{
 use crate::client_key::client_key;
 use crate::enrich::EnrichmentTables;
 use crate::extract::{extract, ExtractLimits, ExtractedPayload};
+use crate::profile_params::profile_params;
 
 /// A payload that scored as a possible attack.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,7 +78,7 @@ pub struct AnalyzedEvent {
     pub metadata_features: Vec<f32>,
     /// Request-level class scores: the element-wise maximum over payloads, with CSRF.
     pub scores: ClassScores,
-    /// Payloads that scored above zero for an attack class, best first (at most 8).
+    /// Payloads that scored at least `infer::FINDING_MIN` for an attack class, best first (at most 8).
     pub findings: Vec<PayloadFinding>,
     /// Payloads examined.
     pub payload_count: u32,
@@ -90,6 +90,12 @@ pub struct AnalyzedEvent {
     pub package_verified: bool,
     /// The model that scored it.
     pub model_version: String,
+    /// How unusual its values are for the endpoint (learned profile; 0 without one).
+    #[serde(default)]
+    pub profile_score: f32,
+    /// Why the profile score is what it is.
+    #[serde(default)]
+    pub profile_reasons: Vec<String>,
 }
 
 impl AnalyzedEvent {
@@ -123,34 +129,34 @@ pub struct EventAnalyzer {
     config: AnalyzeConfig,
     analyzer: Analyzer,
     scratch: PayloadAnalysis,
-    classifier: Arc<dyn PayloadClassifier>,
+    models: Arc<ModelBundle>,
     enrichment: Arc<EnrichmentTables>,
-    cache: MemoCache<(u128, bool), Memo>,
+    cache: MemoCache<(u128, bool, u8), Memo>,
 }
 
 /// Longest normalized text kept in findings.
 const SNIPPET_CHARS: usize = 256;
 
 impl EventAnalyzer {
-    /// An analyzer using `classifier` and `enrichment`.
+    /// An analyzer scoring with `models` and enriching with `enrichment`.
     pub fn new(
         config: AnalyzeConfig,
-        classifier: Arc<dyn PayloadClassifier>,
+        models: Arc<ModelBundle>,
         enrichment: Arc<EnrichmentTables>,
     ) -> Self {
         EventAnalyzer {
             config,
             analyzer: Analyzer::new(config.normalize),
             scratch: PayloadAnalysis::default(),
-            classifier,
+            models,
             enrichment,
             cache: MemoCache::new(16 * 1024),
         }
     }
 
-    /// The model version.
+    /// The active payload model's version.
     pub fn model_version(&self) -> &str {
-        self.classifier.version()
+        self.models.payload.active.version()
     }
 
     /// `(hits, misses)` of the payload cache.
@@ -158,20 +164,25 @@ impl EventAnalyzer {
         self.cache.stats()
     }
 
-    fn score_payload(&mut self, p: &ExtractedPayload) -> Memo {
+    /// Scores a payload with the payload model `model` (0 active, 1 canary).
+    fn score_payload(&mut self, p: &ExtractedPayload, model: u8) -> Memo {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&p.raw);
-        let key = (h.digest128(), p.form_encoded);
+        let key = (h.digest128(), p.form_encoded, model);
         if let Some(m) = self.cache.get(&key) {
             return m;
         }
         self.analyzer
             .analyze(&p.raw, p.form_encoded, &mut self.scratch);
-        let scores = self.classifier.classify(&self.scratch);
+        let classifier = match (&self.models.payload.canary, model) {
+            (Some((canary, _)), 1) => canary,
+            _ => &self.models.payload.active,
+        };
+        let scores = classifier.classify(&self.scratch);
         let memo = Memo {
             scores,
             signatures: self.scratch.hits.to_vec(),
-            normalized: if scores.max_attack() > 0.0 {
+            normalized: if scores.max_attack() >= crate::infer::FINDING_MIN {
                 self.scratch
                     .normalized
                     .text
@@ -200,6 +211,9 @@ impl EventAnalyzer {
                 event.enrichment = self.enrichment.lookup(ip);
             }
         }
+        let key = client_key(&event);
+        let (classifier, model) = self.models.payload.for_client(&key);
+        let model_version = classifier.version().to_string();
         let extraction = extract(&event.request, &self.config.extract);
         let mut scores = ClassScores {
             benign: 1.0,
@@ -209,11 +223,11 @@ impl EventAnalyzer {
         let mut entropy_sum = 0.0f32;
         let mut entropy_max = 0.0f32;
         for p in &extraction.payloads {
-            let memo = self.score_payload(p);
+            let memo = self.score_payload(p, model);
             entropy_sum += memo.entropy;
             entropy_max = entropy_max.max(memo.entropy);
             scores = scores.max(&memo.scores);
-            if memo.scores.max_attack() > 0.0 {
+            if memo.scores.max_attack() >= crate::infer::FINDING_MIN {
                 findings.push(PayloadFinding {
                     location: p.location.clone(),
                     scores: memo.scores.rounded(),
@@ -288,8 +302,15 @@ impl EventAnalyzer {
         mf[M::WafBlocked as usize] = f32::from(u8::from(event.waf_blocked));
         mf[M::HasClientIp as usize] = f32::from(u8::from(event.client.ip.is_some()));
 
+        let profile = match &self.models.profile {
+            Some(profile) => {
+                profile.score(&s.method, &s.path, &profile_params(&extraction.payloads))
+            }
+            None => Default::default(),
+        };
+
         AnalyzedEvent {
-            client_key: client_key(&event),
+            client_key: key,
             evidence_id: event.evidence_id,
             event_time_ms: event.event_time_ms,
             provenance,
@@ -313,7 +334,9 @@ impl EventAnalyzer {
                 .map(|s| s.to_string())
                 .collect(),
             package_verified: verified,
-            model_version: self.classifier.version().to_string(),
+            model_version,
+            profile_score: (profile.score * 10_000.0).round() / 10_000.0,
+            profile_reasons: profile.reasons,
         }
     }
 }
@@ -321,12 +344,11 @@ impl EventAnalyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sentinel_models::RuleClassifier;
 
     fn analyzer() -> EventAnalyzer {
         EventAnalyzer::new(
             AnalyzeConfig::default(),
-            Arc::new(RuleClassifier),
+            Arc::new(ModelBundle::rules_only()),
             Arc::new(EnrichmentTables::default()),
         )
     }

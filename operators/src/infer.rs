@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use sentinel_models::behaviour::heuristic_score;
+use sentinel_models::anomaly::BehaviourScorer;
 use sentinel_models::features::behaviour::N as N_BEHAVIOUR;
 use sentinel_models::signatures::SIGNATURES;
 use sentinel_schema::{Decision, Finding, ThreatClass, Verdict, SCHEMA_VERSION};
@@ -21,6 +21,10 @@ pub struct InferConfig {
     pub simulate_threshold: f32,
     /// Combined score at or above which the verdict is `tag`.
     pub tag_threshold: f32,
+    /// Anomaly (behaviour or profile) score at or above which the verdict
+    /// is at least `tag` even without an attack payload (a scanner sending
+    /// nothing a signature knows is still worth an analyst's look).
+    pub anomaly_tag_threshold: f32,
 }
 
 impl Default for InferConfig {
@@ -30,6 +34,7 @@ impl Default for InferConfig {
             behaviour_weight: 0.4,
             simulate_threshold: 0.75,
             tag_threshold: 0.5,
+            anomaly_tag_threshold: 0.9,
         }
     }
 }
@@ -53,6 +58,9 @@ impl InferConfig {
         {
             return Err("thresholds must satisfy 0 <= tag <= simulate <= 1".into());
         }
+        if !in01(self.anomaly_tag_threshold) {
+            return Err("anomaly_tag_threshold must be in [0, 1]".into());
+        }
         Ok(())
     }
 }
@@ -71,19 +79,30 @@ pub fn stable_id(parts: &[&[u8]]) -> String {
     format!("{:032x}", h.digest128())
 }
 
+/// Payload scores below this are not reported as findings or labels.
+pub const FINDING_MIN: f32 = 0.2;
+
 /// Builds the verdict of an analyzed event given its behaviour features.
 ///
-/// `score = payload_weight × payload_score + behaviour_weight × behaviour_score`;
-/// the decision compares it with the thresholds. The label is the top
-/// attack class when the decision is not `benign` (and `benign` otherwise,
-/// or when only behaviour raised the score).
-pub fn verdict(ev: &AnalyzedEvent, behaviour: &[f32; N_BEHAVIOUR], cfg: &InferConfig) -> Verdict {
+/// `anomaly = max(behaviour_score, profile_score)` and
+/// `score = payload_weight × payload_score + behaviour_weight × anomaly`;
+/// the decision compares the score with the thresholds, and an anomaly at
+/// or above `anomaly_tag_threshold` tags on its own. The label is the top
+/// attack class when the decision is not `benign` and that class scored at
+/// least [`FINDING_MIN`] (else `benign`: only behaviour raised the score).
+pub fn verdict(
+    ev: &AnalyzedEvent,
+    behaviour: &[f32; N_BEHAVIOUR],
+    scorer: &BehaviourScorer,
+    cfg: &InferConfig,
+) -> Verdict {
     let payload_score = round4(ev.attack_score());
-    let behaviour_score = round4(heuristic_score(behaviour));
-    let score = round4(cfg.payload_weight * payload_score + cfg.behaviour_weight * behaviour_score);
+    let behaviour_score = round4(scorer.score(behaviour));
+    let anomaly = behaviour_score.max(ev.profile_score);
+    let score = round4(cfg.payload_weight * payload_score + cfg.behaviour_weight * anomaly);
     let decision = if score >= cfg.simulate_threshold {
         Decision::Simulate
-    } else if score >= cfg.tag_threshold {
+    } else if score >= cfg.tag_threshold || anomaly >= cfg.anomaly_tag_threshold {
         Decision::Tag
     } else {
         Decision::Benign
@@ -93,9 +112,14 @@ pub fn verdict(ev: &AnalyzedEvent, behaviour: &[f32; N_BEHAVIOUR], cfg: &InferCo
         _ => ev
             .scores
             .top_attack()
+            .filter(|(_, s)| *s >= FINDING_MIN)
             .map(|(c, _)| c)
             .unwrap_or(ThreatClass::Benign),
     };
+    let mut anomalies = scorer.reasons(behaviour);
+    if ev.profile_score >= 0.5 {
+        anomalies.extend(ev.profile_reasons.iter().cloned());
+    }
     let findings = ev
         .findings
         .iter()
@@ -124,6 +148,8 @@ pub fn verdict(ev: &AnalyzedEvent, behaviour: &[f32; N_BEHAVIOUR], cfg: &InferCo
         score,
         payload_score,
         behaviour_score,
+        profile_score: ev.profile_score,
+        anomalies,
         class_scores: ev.scores,
         findings,
         payload_count: ev.payload_count,
@@ -167,14 +193,18 @@ mod tests {
             limits_hit: vec![],
             package_verified: false,
             model_version: "rules-v1".into(),
+            profile_score: 0.0,
+            profile_reasons: vec![],
         }
     }
+
+    const H: BehaviourScorer = BehaviourScorer::Heuristic;
 
     #[test]
     fn weights_and_thresholds() {
         let cfg = InferConfig::default();
         let quiet = [0.0; N_BEHAVIOUR];
-        let v = verdict(&ev(1.0), &quiet, &cfg);
+        let v = verdict(&ev(1.0), &quiet, &H, &cfg);
         assert_eq!(
             (v.decision, v.label, v.score),
             (Decision::Tag, ThreatClass::Sqli, 0.6)
@@ -182,14 +212,14 @@ mod tests {
         let mut scanner = [0.0; N_BEHAVIOUR];
         scanner[B::WindowRequests as usize] = 20.0;
         scanner[B::AttackRatio as usize] = 1.0;
-        let v = verdict(&ev(1.0), &scanner, &cfg);
+        let v = verdict(&ev(1.0), &scanner, &H, &cfg);
         assert_eq!(v.decision, Decision::Simulate);
-        let v = verdict(&ev(0.3), &quiet, &cfg);
+        let v = verdict(&ev(0.3), &quiet, &H, &cfg);
         assert_eq!(
             (v.decision, v.label),
             (Decision::Benign, ThreatClass::Benign)
         );
-        assert_eq!(v.verdict_id, verdict(&ev(0.3), &quiet, &cfg).verdict_id);
+        assert_eq!(v.verdict_id, verdict(&ev(0.3), &quiet, &H, &cfg).verdict_id);
     }
 
     #[test]

@@ -11,9 +11,10 @@
 //! worker count or arrival order. Late requests are scored against a
 //! window of their own and do not update state.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
-use sentinel_models::features::behaviour::{B, N};
+use sentinel_models::features::behaviour::N;
+use sentinel_models::features::window::{ClientWindow, Observation};
 
 use crate::analyze::AnalyzedEvent;
 
@@ -39,138 +40,11 @@ impl Default for WindowConfig {
     }
 }
 
-/// What a window remembers of one request.
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    time: i64,
-    path: u64,
-    ua: u64,
-    error: bool,
-    known_status: bool,
-    attack: bool,
-    blocked: bool,
-}
-
-/// A multiset of hashes with O(1) distinct count.
-#[derive(Clone, Debug, Default)]
-struct Counts(HashMap<u64, u32>);
-
-impl Counts {
-    fn add(&mut self, k: u64) {
-        *self.0.entry(k).or_default() += 1;
-    }
-    fn remove(&mut self, k: u64) {
-        if let Some(c) = self.0.get_mut(&k) {
-            *c -= 1;
-            if *c == 0 {
-                self.0.remove(&k);
-            }
-        }
-    }
-    fn distinct(&self) -> usize {
-        self.0.len()
-    }
-}
-
-/// One key's window.
-#[derive(Clone, Debug, Default)]
-struct KeyWindow {
-    entries: VecDeque<Entry>,
-    param_hashes: VecDeque<Vec<u64>>,
-    paths: Counts,
-    uas: Counts,
-    params: Counts,
-    errors: u32,
-    known_status: u32,
-    attacks: u32,
-    blocked: u32,
-    gap_sum: f64,
-    gap_sq_sum: f64,
-}
-
-impl KeyWindow {
-    fn pop_front(&mut self) {
-        let Some(e) = self.entries.pop_front() else {
-            return;
-        };
-        let params = self.param_hashes.pop_front().unwrap_or_default();
-        self.paths.remove(e.path);
-        self.uas.remove(e.ua);
-        for p in params {
-            self.params.remove(p);
-        }
-        self.errors -= u32::from(e.error);
-        self.known_status -= u32::from(e.known_status);
-        self.attacks -= u32::from(e.attack);
-        self.blocked -= u32::from(e.blocked);
-        if let Some(next) = self.entries.front() {
-            let gap = (next.time - e.time) as f64;
-            self.gap_sum -= gap;
-            self.gap_sq_sum -= gap * gap;
-        }
-    }
-
-    fn push(&mut self, e: Entry, params: Vec<u64>) {
-        if let Some(last) = self.entries.back() {
-            let gap = (e.time - last.time).max(0) as f64;
-            self.gap_sum += gap;
-            self.gap_sq_sum += gap * gap;
-        }
-        self.paths.add(e.path);
-        self.uas.add(e.ua);
-        for p in &params {
-            self.params.add(*p);
-        }
-        self.errors += u32::from(e.error);
-        self.known_status += u32::from(e.known_status);
-        self.attacks += u32::from(e.attack);
-        self.blocked += u32::from(e.blocked);
-        self.entries.push_back(e);
-        self.param_hashes.push_back(params);
-    }
-
-    fn features(&self, attacks_before: u32) -> [f32; N] {
-        let n = self.entries.len();
-        let mut f = [0.0f32; N];
-        f[B::WindowRequests as usize] = n as f32;
-        let span_ms = match (self.entries.front(), self.entries.back()) {
-            (Some(a), Some(b)) => (b.time - a.time).max(0),
-            _ => 0,
-        };
-        // Rate over the span, with a one-second floor so a burst of two is not infinite.
-        let minutes = (span_ms.max(1000) as f32) / 60_000.0;
-        f[B::RequestsPerMinute as usize] = if n > 1 { n as f32 / minutes } else { 1.0 };
-        f[B::ErrorRate as usize] = if self.known_status > 0 {
-            self.errors as f32 / self.known_status as f32
-        } else {
-            0.0
-        };
-        f[B::DistinctPaths as usize] = self.paths.distinct() as f32;
-        f[B::DistinctParams as usize] = self.params.distinct() as f32;
-        f[B::UaDistinct as usize] = self.uas.distinct() as f32;
-        let gaps = n.saturating_sub(1) as f64;
-        f[B::Burstiness as usize] = if gaps >= 2.0 && self.gap_sum > 0.0 {
-            let mean = self.gap_sum / gaps;
-            let var = (self.gap_sq_sum / gaps - mean * mean).max(0.0);
-            (var.sqrt() / mean) as f32
-        } else {
-            0.0
-        };
-        f[B::AttackRatio as usize] = if n > 1 {
-            attacks_before as f32 / (n - 1) as f32
-        } else {
-            0.0
-        };
-        f[B::BlockedRatio as usize] = self.blocked as f32 / n.max(1) as f32;
-        f
-    }
-}
-
 /// The behaviour windows of the keys one worker owns.
 #[derive(Debug, Default)]
 pub struct BehaviourWindows {
     config: WindowConfig,
-    keys: HashMap<String, KeyWindow>,
+    keys: HashMap<String, ClientWindow>,
     late: u64,
     last_expiry: i64,
 }
@@ -186,13 +60,12 @@ impl BehaviourWindows {
         }
     }
 
-    fn entry_of(&self, ev: &AnalyzedEvent) -> Entry {
-        Entry {
+    fn observation(&self, ev: &AnalyzedEvent) -> Observation {
+        Observation {
             time: ev.event_time_ms,
             path: crate::extract::stable_hash(ev.path.as_bytes()),
             ua: ev.user_agent_hash,
-            error: ev.status.is_some_and(|s| s >= 400),
-            known_status: ev.status.is_some(),
+            status: ev.status,
             attack: ev.attack_score() >= self.config.attack_threshold,
             blocked: ev.waf_blocked,
         }
@@ -202,22 +75,15 @@ impl BehaviourWindows {
     /// behaviour features. Late requests get the features of a window
     /// holding only themselves and leave the state untouched.
     pub fn observe(&mut self, ev: &AnalyzedEvent) -> [f32; N] {
-        let entry = self.entry_of(ev);
+        let obs = self.observation(ev);
         if ev.late {
             self.late += 1;
-            let mut alone = KeyWindow::default();
-            alone.push(entry, ev.param_name_hashes.clone());
-            return alone.features(0);
+            return ClientWindow::default().push(obs, ev.param_name_hashes.clone());
         }
-        let max = self.config.max_entries;
         let horizon = ev.event_time_ms - self.config.window_ms;
         let w = self.keys.entry(ev.client_key.clone()).or_default();
-        while w.entries.front().is_some_and(|e| e.time <= horizon) || w.entries.len() >= max {
-            w.pop_front();
-        }
-        let attacks_before = w.attacks;
-        w.push(entry, ev.param_name_hashes.clone());
-        w.features(attacks_before)
+        w.evict(horizon, self.config.max_entries);
+        w.push(obs, ev.param_name_hashes.clone())
     }
 
     /// Drops keys whose newest request is older than `watermark_ms - window_ms`
@@ -233,7 +99,7 @@ impl BehaviourWindows {
         let horizon = watermark_ms - self.config.window_ms;
         let before = self.keys.len();
         self.keys
-            .retain(|_, w| w.entries.back().is_some_and(|e| e.time > horizon));
+            .retain(|_, w| w.newest().is_some_and(|t| t > horizon));
         before - self.keys.len()
     }
 
@@ -244,23 +110,14 @@ impl BehaviourWindows {
 
     /// Requests held over all keys.
     pub fn entries(&self) -> usize {
-        self.keys.values().map(|w| w.entries.len()).sum()
+        self.keys.values().map(ClientWindow::len).sum()
     }
 
     /// Approximate bytes of window state.
     pub fn state_bytes(&self) -> usize {
         self.keys
             .iter()
-            .map(|(k, w)| {
-                k.len()
-                    + std::mem::size_of::<KeyWindow>()
-                    + w.entries.len() * std::mem::size_of::<Entry>()
-                    + w.param_hashes
-                        .iter()
-                        .map(|p| 24 + p.len() * 8)
-                        .sum::<usize>()
-                    + (w.paths.distinct() + w.uas.distinct() + w.params.distinct()) * 16
-            })
+            .map(|(k, w)| k.len() + w.state_bytes())
             .sum()
     }
 
@@ -273,6 +130,7 @@ impl BehaviourWindows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sentinel_models::features::behaviour::B;
     use sentinel_schema::{ClassScores, Provenance};
 
     fn ev(key: &str, t: i64, path: &str, status: u16, attack: bool) -> AnalyzedEvent {
@@ -309,6 +167,8 @@ mod tests {
             limits_hit: vec![],
             package_verified: false,
             model_version: "t".into(),
+            profile_score: 0.0,
+            profile_reasons: vec![],
         }
     }
 

@@ -51,6 +51,11 @@ fn default_version() -> String {
     "HTTP/1.1".to_string()
 }
 
+/// Skips zero scores when serializing.
+pub(crate) fn is_zero(v: &f32) -> bool {
+    *v == 0.0
+}
+
 pub(crate) fn is_false(b: &bool) -> bool {
     !*b
 }

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::http::is_false;
+use crate::http::{is_false, is_zero};
 use crate::{ClassScores, PayloadLocation, Provenance, ThreatClass};
 
 /// What to do with the event, from the combined score and the configured thresholds.
@@ -65,12 +65,19 @@ pub struct Verdict {
     pub decision: Decision,
     /// The most likely class (`benign` when no attack class wins).
     pub label: ThreatClass,
-    /// Combined score: `payload_weight * payload_score + behaviour_weight * behaviour_score`.
+    /// Combined score: `payload_weight * payload_score + behaviour_weight * max(behaviour_score, profile_score)`.
     pub score: f32,
     /// The highest payload (or request-level CSRF) attack probability.
     pub payload_score: f32,
     /// The client's behavioural anomaly score in its window.
     pub behaviour_score: f32,
+    /// How unusual the request's values are for its endpoint, per the
+    /// learned application profile (absent without a profile or when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub profile_score: f32,
+    /// Why the behaviour or profile score is high (absent when nothing stood out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anomalies: Vec<String>,
     /// Per-class scores for the request.
     pub class_scores: ClassScores,
     /// Payloads that scored as attacks, best first.

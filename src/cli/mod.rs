@@ -1,11 +1,15 @@
 //! Command-line interface.
 
 mod classify;
+pub mod dataset;
+mod eval;
 mod features;
+mod models;
 mod publish;
 mod record;
 mod replay;
 mod run;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -63,6 +67,36 @@ enum Command {
     ///
     /// Example: sentinel publish examples/sample.jsonl --brokers 127.0.0.1:9092
     Publish(publish::PublishArgs),
+    /// Train a payload model: the generated corpus plus --corpus files or a
+    /// --dataset, k-fold cross-validation, gating, registration.
+    ///
+    /// Exit code 3 when the model fails gating (it is registered but cannot
+    /// be promoted without --force).
+    ///
+    /// Example: sentinel train --corpus ../shared/data/httpparams/payload_train.csv --folds 5
+    Train(train::TrainArgs),
+    /// The model registry: init, list, promote (canary or active), rollback.
+    ///
+    /// Example: sentinel models promote hybrid-3f2a9c1d8e7b --percent 10
+    Models(models::ModelsArgs),
+    /// Evaluate a model on labelled payload files: per-class precision,
+    /// recall, F1, FPR, confusion matrix, TPR at FPR 0.1 % / 0.5 % / 1 %.
+    ///
+    /// Example: sentinel eval --data ../shared/data/httpparams/payload_train.csv
+    Eval(eval::EvalArgs),
+    /// Versioned datasets of labelled samples: import, add (incl.
+    /// false-positive reports), stats, log, export.
+    ///
+    /// Example: sentinel dataset import ../shared/data/mgm/nuclei
+    Dataset(dataset::DatasetArgs),
+}
+
+/// The data directory option shared by the model commands.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataDir {
+    /// Data directory (models, datasets, profile).
+    #[arg(long, env = "SENTINEL_DATA_DIR", default_value = "sentinel-data")]
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Runs a command; returns the process exit code.
@@ -74,6 +108,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(a) => run::run(a),
         Command::Record(a) => record::run(a),
         Command::Publish(a) => publish::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Models(a) => models::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Dataset(a) => dataset::run(a),
     }
 }
 

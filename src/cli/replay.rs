@@ -9,7 +9,7 @@ use sentinel_dataflow::pacing::Speed;
 use sentinel_dataflow::{
     run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
 };
-use sentinel_models::RuleClassifier;
+use sentinel_models::bundle::PayloadSource;
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::infer::InferConfig;
 use sentinel_operators::window::WindowConfig;
@@ -92,6 +92,15 @@ pub struct ReplayArgs {
     /// Combined score from which a verdict is tagged.
     #[arg(long, default_value_t = 0.5)]
     tag_threshold: f32,
+    /// Behaviour or profile anomaly from which a verdict is tagged on its own.
+    #[arg(long, default_value_t = 0.9)]
+    anomaly_tag_threshold: f32,
+    /// Data directory holding the models (default: the config's data_dir, else ./sentinel-data).
+    #[arg(long, env = "SENTINEL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Payload classifier: the registry's models (default) or the rules alone.
+    #[arg(long, value_enum)]
+    payload_model: Option<PayloadModelArg>,
     /// Spacing of synthetic event times for formats without timestamps (raw HTTP), ms.
     #[arg(long, default_value_t = 10)]
     synthetic_interval_ms: i64,
@@ -114,6 +123,15 @@ pub struct ReplayArgs {
     /// signing keys) and [enrichment] from; --geo/--asn/--reputation add to it.
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
+}
+
+/// `--payload-model` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadModelArg {
+    /// The registry's active model and canary.
+    Registry,
+    /// The signature classifier only.
+    Rules,
 }
 
 fn default_workers() -> usize {
@@ -180,8 +198,27 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         behaviour_weight: a.behaviour_weight,
         simulate_threshold: a.simulate_threshold,
         tag_threshold: a.tag_threshold,
+        anomaly_tag_threshold: a.anomaly_tag_threshold,
     };
     infer.validate().map_err(anyhow::Error::msg)?;
+    let data_dir = a
+        .data_dir
+        .clone()
+        .or_else(|| file_config.as_ref().map(|c| c.data_dir.clone()))
+        .unwrap_or_else(|| PathBuf::from("sentinel-data"));
+    let mut models_config = file_config
+        .as_ref()
+        .map(|c| c.models.clone())
+        .unwrap_or_default();
+    match a.payload_model {
+        Some(PayloadModelArg::Rules) => models_config.payload = PayloadSource::Rules,
+        Some(PayloadModelArg::Registry) => models_config.payload = PayloadSource::Registry,
+        None => {}
+    }
+    let models = crate::models_open::open_models(&data_dir, &models_config, a.quiet)?;
+    if !a.quiet {
+        eprintln!("sentinel: models: {}", models.describe());
+    }
     let config = ReplayConfig {
         inputs,
         out: a.out.clone(),
@@ -201,7 +238,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
             bucket_ms: a.bucket_ms.max(1),
             ..GraphConfig::default()
         },
-        classifier: Arc::new(RuleClassifier),
+        models,
         enrichment: Arc::new(tables),
         evidence_store: file_config.map(|c| c.evidence_store).unwrap_or_default(),
     };

@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::Context;
 
 use sentinel_dataflow::{run_service, Counters, GraphConfig, KafkaSourceSettings, ServiceConfig};
-use sentinel_models::RuleClassifier;
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::validate::ValidationLimits;
 use sentinel_sinks::kafka::ProducerSettings;
@@ -42,6 +41,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         properties: cfg.kafka.properties.clone(),
     };
     let workers = a.workers.unwrap_or(cfg.pipeline.workers);
+    let models = crate::models_open::open_models(&cfg.data_dir, &cfg.models, false)?;
+    eprintln!("sentinel: models: {}", models.describe());
     let service = ServiceConfig {
         workers,
         source: KafkaSourceSettings {
@@ -70,7 +71,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
             bucket_ms: cfg.pipeline.bucket_ms.max(1),
             ..GraphConfig::default()
         },
-        classifier: Arc::new(RuleClassifier),
+        models,
         enrichment: Arc::new(enrichment),
         shutdown: shutdown.clone(),
         connect_timeout: Duration::from_millis(cfg.kafka.connect_timeout_ms),

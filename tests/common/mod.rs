@@ -14,21 +14,71 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The data directory every test shares (under `target/tmp`): its default
+/// model is trained once, by the first test that needs it, and reused.
+/// Tests that change the registry copy it first (see [`private_data_dir`]).
+pub fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sentinel-data")
+}
+
+/// Makes sure the shared data directory has its models (`sentinel models
+/// init`, serialized across test processes by the registry lock).
+pub fn models_ready() {
+    static READY: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    READY.get_or_init(|| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sentinel"))
+            .args(["models", "init", "--quiet"])
+            .env("SENTINEL_DATA_DIR", data_dir())
+            .output()
+            .expect("run sentinel models init");
+        assert!(
+            out.status.success(),
+            "models init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+/// A fresh copy of the shared data directory, for tests that promote,
+/// roll back or train.
+pub fn private_data_dir() -> tempfile::TempDir {
+    models_ready();
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&data_dir(), dir.path());
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("dir entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// A `sentinel` command using the shared data directory.
+pub fn command() -> Command {
+    models_ready();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sentinel"));
+    c.current_dir(root()).env("SENTINEL_DATA_DIR", data_dir());
+    c
+}
+
 /// Runs `sentinel ARGS` and returns its output (panics when it cannot start).
 pub fn sentinel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sentinel"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run sentinel")
+    command().args(args).output().expect("run sentinel")
 }
 
 /// Runs `sentinel ARGS` with `stdin` and returns its output.
 pub fn sentinel_stdin(args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
+    let mut child = command()
         .args(args)
-        .current_dir(root())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -15,8 +15,10 @@ pub struct Service {
 impl Service {
     /// Starts `sentinel run --config CONFIG`, logging to `log`.
     pub fn start(config: &Path, log: &Path) -> Service {
+        super::models_ready();
         let child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
             .args(["run", "--config", config.to_str().expect("utf-8 path")])
+            .env("SENTINEL_DATA_DIR", super::data_dir())
             .env(
                 "RUST_LOG",
                 std::env::var("TEST_SENTINEL_LOG").unwrap_or_else(|_| "info".into()),

@@ -10,7 +10,7 @@
 //!    (verdict received − event time). Uses `bucket_ms = 10` and no allowed
 //!    lateness: latency is bounded below by the bucket plus the lateness.
 //!
-//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R]`
+//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules]`
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
@@ -30,7 +30,6 @@ use rdkafka::{Offset, TopicPartitionList};
 use sentinel_dataflow::{
     run_service, Counters, GraphConfig, KafkaSourceSettings, OutputTopics, ServiceConfig,
 };
-use sentinel_models::RuleClassifier;
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_sinks::kafka::ProducerSettings;
 use sentinel_sources::kafka::ClientSettings;
@@ -200,6 +199,7 @@ fn service_config(
     bucket_ms: u64,
     lateness: i64,
     shutdown: Arc<AtomicBool>,
+    models: Arc<sentinel_models::ModelBundle>,
 ) -> ServiceConfig {
     ServiceConfig {
         workers: 2,
@@ -226,7 +226,7 @@ fn service_config(
             bucket_ms,
             ..GraphConfig::default()
         },
-        classifier: Arc::new(RuleClassifier),
+        models,
         enrichment: Arc::new(EnrichmentTables::default()),
         shutdown,
         connect_timeout: Duration::from_secs(10),
@@ -243,14 +243,18 @@ fn main() -> anyhow::Result<()> {
     }
     let mut n = 500_000usize;
     let mut rate = 25_000usize;
+    let mut models = "full".to_string();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--models" => models = args.next().context("--models full|rules")?,
             "--events" => n = args.next().context("--events N")?.parse()?,
             "--rate" => rate = args.next().context("--rate R")?.parse()?,
             other => bail!("unknown argument {other}"),
         }
     }
+    let bundle = sentinel_benches::bench_models(&models)?;
+    println!("models: {}", bundle.describe());
     let broker = start_broker()?;
     let brokers = format!("127.0.0.1:{}", broker.1);
     for (t, p) in [
@@ -298,6 +302,7 @@ fn main() -> anyhow::Result<()> {
         1000,
         5000,
         shutdown.clone(),
+        bundle.clone(),
     );
     let c = counters.clone();
     let handle = std::thread::spawn(move || run_service(cfg, c));
@@ -349,6 +354,7 @@ fn main() -> anyhow::Result<()> {
         10,
         0,
         shutdown.clone(),
+        bundle.clone(),
     );
     let c = counters.clone();
     let handle = std::thread::spawn(move || run_service(cfg, c));

@@ -2,8 +2,9 @@
 //! graph (parsing, analysis, windows, inference, rules, JSON output to a
 //! temporary directory), repeated, with 1 and 2 workers.
 //!
-//! `cargo run --release -p sentinel-benches --bin replay-bench [FILE] [--runs N]`
-//! (default FILE: ../shared/data/csic2010/normalTrafficTraining.txt.gz)
+//! `cargo run --release -p sentinel-benches --bin replay-bench [FILE] [--runs N] [--models full|rules]`
+//! (default FILE: ../shared/data/csic2010/normalTrafficTraining.txt.gz;
+//! default models: full — the default ML model and the behaviour forest)
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -13,7 +14,6 @@ use anyhow::Context;
 use sentinel_dataflow::{
     run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
 };
-use sentinel_models::RuleClassifier;
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_sources::SourceOptions;
 
@@ -27,17 +27,22 @@ fn main() -> anyhow::Result<()> {
         "/../../shared/data/csic2010/normalTrafficTraining.txt.gz"
     ));
     let mut runs = 5;
+    let mut models = "full".to_string();
     while let Some(a) = args.next() {
         if a == "--runs" {
             runs = args.next().context("--runs N")?.parse()?;
+        } else if a == "--models" {
+            models = args.next().context("--models full|rules")?;
         } else {
             file = PathBuf::from(a);
         }
     }
+    let bundle = sentinel_benches::bench_models(&models)?;
     println!(
-        "replay-bench: {} ({} runs per worker count)",
+        "replay-bench: {} ({} runs per worker count; models: {})",
         file.display(),
-        runs
+        runs,
+        bundle.describe()
     );
     for workers in [1usize, 2] {
         let mut rates = Vec::new();
@@ -59,7 +64,7 @@ fn main() -> anyhow::Result<()> {
                         bucket_ms: 1000,
                         ..GraphConfig::default()
                     },
-                    classifier: Arc::new(RuleClassifier),
+                    models: bundle.clone(),
                     enrichment: Arc::new(EnrichmentTables::default()),
                     evidence_store: Default::default(),
                 },

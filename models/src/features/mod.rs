@@ -14,6 +14,7 @@ pub mod behaviour;
 pub mod metadata;
 pub mod payload;
 pub mod request;
+pub mod window;
 
 /// A feature's name and meaning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Model artifacts: a versioned, content-addressed file.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -68,13 +68,7 @@ impl ModelArtifact {
     /// Writes the artifact to `path` atomically; returns its SHA-256.
     pub fn write(&self, path: &Path) -> Result<String, ArtifactError> {
         let bytes = self.to_bytes()?;
-        let tmp = path.with_extension("tmp");
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)?;
+        crate::fsutil::write_atomic(path, &bytes)?;
         Ok(Self::sha256(&bytes))
     }
 

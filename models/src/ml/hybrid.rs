@@ -13,7 +13,12 @@ use crate::classifier::{rule_scores, PayloadClassifier};
 /// The hybrid combination: ML scores, lifted per class to the rule score
 /// where a signature at least as strong as `rule_override` matched.
 /// `features` are the payload's named features (for the signature weights).
-pub fn combine(mut ml: ClassScores, rules: &ClassScores, features: &[f32], rule_override: f32) -> ClassScores {
+pub fn combine(
+    mut ml: ClassScores,
+    rules: &ClassScores,
+    features: &[f32],
+    rule_override: f32,
+) -> ClassScores {
     use crate::features::payload::P;
     let sig = |p: P| features.get(p as usize).copied().unwrap_or(0.0);
     let mut lifted = false;

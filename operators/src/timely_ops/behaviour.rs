@@ -7,6 +7,7 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::StreamVec;
 
+use sentinel_models::anomaly::BehaviourScorer;
 use sentinel_schema::Verdict;
 
 use super::{route, TimeStash};
@@ -33,6 +34,7 @@ pub trait ScoreBehaviour<'scope> {
         self,
         window: WindowConfig,
         infer: InferConfig,
+        scorer: BehaviourScorer,
         bucket_ms: u64,
         gauges: Arc<WindowGauges>,
     ) -> StreamVec<'scope, u64, Verdict>;
@@ -53,6 +55,7 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
         self,
         window: WindowConfig,
         infer: InferConfig,
+        scorer: BehaviourScorer,
         bucket_ms: u64,
         gauges: Arc<WindowGauges>,
     ) -> StreamVec<'scope, u64, Verdict> {
@@ -86,7 +89,7 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                     let mut session = output.session(&cap);
                     for ev in &events {
                         let features = windows.observe(ev);
-                        session.give(verdict(ev, &features, &infer));
+                        session.give(verdict(ev, &features, &scorer, &infer));
                     }
                     let bucket_end = (time as i64 + 1).saturating_mul(bucket_ms as i64);
                     windows.expire(bucket_end);

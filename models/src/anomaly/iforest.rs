@@ -1,0 +1,281 @@
+//! Isolation Forest (Liu, Ting & Zhou, 2008): anomalies are the points that
+//! random axis-parallel splits isolate in few steps.
+//!
+//! Deterministic for a seed, serializable, and allocation-free at scoring
+//! time. Splits are drawn only on features that vary within a node (a
+//! feature constant in the sample cannot separate anything).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Euler–Mascheroni constant.
+const EULER: f64 = 0.577_215_664_901_532_9;
+
+/// Average path length of an unsuccessful search in a binary search tree
+/// of `n` points: the normalizer `c(n)` of the paper.
+pub fn average_path_length(n: usize) -> f32 {
+    match n {
+        0 | 1 => 0.0,
+        2 => 1.0,
+        _ => {
+            let n = n as f64;
+            (2.0 * ((n - 1.0).ln() + EULER) - 2.0 * (n - 1.0) / n) as f32
+        }
+    }
+}
+
+/// Forest hyper-parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForestConfig {
+    /// Trees.
+    pub trees: usize,
+    /// Points sampled (without replacement) per tree: ψ.
+    pub sample_size: usize,
+    /// Seed of sampling and splits.
+    pub seed: u64,
+}
+
+impl Default for ForestConfig {
+    fn default() -> Self {
+        ForestConfig {
+            trees: 100,
+            sample_size: 256,
+            seed: 0x150_F0E5,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+enum Node {
+    Split {
+        feature: u16,
+        threshold: f32,
+        left: u32,
+        right: u32,
+    },
+    Leaf {
+        size: u32,
+    },
+}
+
+/// One isolation tree, nodes in a flat vector (root first).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Tree {
+    nodes: Vec<Node>,
+}
+
+impl Tree {
+    fn path_length(&self, x: &[f32]) -> f32 {
+        let mut i = 0usize;
+        let mut depth = 0.0f32;
+        loop {
+            match self.nodes[i] {
+                Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => {
+                    let v = x.get(feature as usize).copied().unwrap_or(0.0);
+                    i = if v < threshold { left } else { right } as usize;
+                    depth += 1.0;
+                }
+                Node::Leaf { size } => return depth + average_path_length(size as usize),
+            }
+        }
+    }
+}
+
+/// A fitted Isolation Forest over `dims`-dimensional points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IsolationForest {
+    trees: Vec<Tree>,
+    dims: usize,
+    psi: usize,
+    c_psi: f32,
+}
+
+struct Grower<'a> {
+    data: &'a [f32],
+    dims: usize,
+    max_depth: usize,
+    rng: ChaCha8Rng,
+    nodes: Vec<Node>,
+    varying: Vec<(usize, f32, f32)>,
+}
+
+impl Grower<'_> {
+    fn grow(&mut self, rows: &mut [usize], depth: usize) -> u32 {
+        let at = self.nodes.len();
+        self.nodes.push(Node::Leaf {
+            size: rows.len() as u32,
+        });
+        if depth >= self.max_depth || rows.len() <= 1 {
+            return at as u32;
+        }
+        self.varying.clear();
+        for f in 0..self.dims {
+            let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+            for r in rows.iter() {
+                let v = self.data[r * self.dims + f];
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            if hi > lo {
+                self.varying.push((f, lo, hi));
+            }
+        }
+        if self.varying.is_empty() {
+            return at as u32;
+        }
+        let (feature, lo, hi) = self.varying[self.rng.gen_range(0..self.varying.len())];
+        let threshold = lo + (hi - lo) * self.rng.gen_range(f32::EPSILON..1.0);
+        let threshold = if threshold > lo { threshold } else { hi };
+        let mut split = 0;
+        for i in 0..rows.len() {
+            if self.data[rows[i] * self.dims + feature] < threshold {
+                rows.swap(i, split);
+                split += 1;
+            }
+        }
+        let (l, r) = rows.split_at_mut(split);
+        let left = self.grow(l, depth + 1);
+        let right = self.grow(r, depth + 1);
+        self.nodes[at] = Node::Split {
+            feature: feature as u16,
+            threshold,
+            left,
+            right,
+        };
+        at as u32
+    }
+}
+
+impl IsolationForest {
+    /// Fits a forest on `data`, row-major with `dims` columns.
+    pub fn fit(data: &[f32], dims: usize, config: &ForestConfig) -> Self {
+        let n = data.len().checked_div(dims).unwrap_or(0);
+        let psi = config.sample_size.min(n).max(1);
+        let max_depth = (psi as f32).log2().ceil().max(1.0) as usize;
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let mut trees = Vec::with_capacity(config.trees);
+        let mut pool: Vec<usize> = (0..n).collect();
+        for _ in 0..config.trees {
+            // Partial Fisher–Yates: the first `psi` entries are the sample.
+            for i in 0..psi.min(n) {
+                let j = rng.gen_range(i..n);
+                pool.swap(i, j);
+            }
+            let mut rows: Vec<usize> = pool[..psi.min(n)].to_vec();
+            let mut g = Grower {
+                data,
+                dims,
+                max_depth,
+                rng: ChaCha8Rng::seed_from_u64(rng.gen()),
+                nodes: Vec::new(),
+                varying: Vec::with_capacity(dims),
+            };
+            g.grow(&mut rows, 0);
+            trees.push(Tree { nodes: g.nodes });
+        }
+        IsolationForest {
+            trees,
+            dims,
+            psi,
+            c_psi: average_path_length(psi),
+        }
+    }
+
+    /// Dimensions of the points.
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// Trees.
+    pub fn trees(&self) -> usize {
+        self.trees.len()
+    }
+
+    /// Mean path length of `x` over the trees: E[h(x)].
+    pub fn mean_path_length(&self, x: &[f32]) -> f32 {
+        if self.trees.is_empty() {
+            return 0.0;
+        }
+        self.trees.iter().map(|t| t.path_length(x)).sum::<f32>() / self.trees.len() as f32
+    }
+
+    /// The anomaly score `s(x) = 2^(−E[h(x)] / c(ψ))` in `(0, 1]`:
+    /// about 0.5 or less for ordinary points, approaching 1 for points
+    /// isolated at once.
+    pub fn score(&self, x: &[f32]) -> f32 {
+        if self.c_psi <= 0.0 {
+            return 0.5;
+        }
+        2f32.powf(-self.mean_path_length(x) / self.c_psi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(n: usize, seed: u64) -> Vec<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n * 2).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+    }
+
+    #[test]
+    fn normalizer_matches_the_paper() {
+        assert_eq!(average_path_length(1), 0.0);
+        assert_eq!(average_path_length(2), 1.0);
+        // c(256) ≈ 10.24
+        assert!((average_path_length(256) - 10.24).abs() < 0.01);
+    }
+
+    #[test]
+    fn outliers_score_higher_than_inliers() {
+        let data = cluster(2000, 1);
+        let f = IsolationForest::fit(&data, 2, &ForestConfig::default());
+        let inlier = f.score(&[0.0, 0.1]);
+        let outlier = f.score(&[6.0, -5.0]);
+        assert!(inlier < 0.5, "inlier {inlier}");
+        assert!(
+            outlier > 0.6 && outlier > inlier + 0.15,
+            "outlier {outlier}"
+        );
+    }
+
+    #[test]
+    fn deterministic_for_a_seed_and_serializable() {
+        let data = cluster(500, 2);
+        let a = IsolationForest::fit(&data, 2, &ForestConfig::default());
+        let b = IsolationForest::fit(&data, 2, &ForestConfig::default());
+        assert_eq!(a, b);
+        let bytes = bincode::serialize(&a).unwrap();
+        let c: IsolationForest = bincode::deserialize(&bytes).unwrap();
+        assert_eq!(a.score(&[3.0, 3.0]), c.score(&[3.0, 3.0]));
+    }
+
+    #[test]
+    fn constant_features_never_split() {
+        // The second column is constant: every split is on the first.
+        let data: Vec<f32> = (0..300).flat_map(|i| [i as f32, 5.0]).collect();
+        let f = IsolationForest::fit(
+            &data,
+            2,
+            &ForestConfig {
+                trees: 10,
+                ..Default::default()
+            },
+        );
+        for t in &f.trees {
+            for n in &t.nodes {
+                if let Node::Split { feature, .. } = n {
+                    assert_eq!(*feature, 0);
+                }
+            }
+        }
+    }
+}
