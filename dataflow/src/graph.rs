@@ -162,7 +162,11 @@ pub fn build_analysis<'scope>(
 
     // The stateless stage, spread over all workers.
     let scorer = models.behaviour.clone();
-    let mut analyzer = EventAnalyzer::new(config.analyze, models, enrichment);
+    let analyze_config = AnalyzeConfig {
+        explain: config.infer.explain.on(),
+        ..config.analyze
+    };
+    let mut analyzer = EventAnalyzer::new(analyze_config, models, enrichment);
     let analyzed: StreamVec<'scope, u64, AnalyzedEvent> = events
         .exchange(|(_, p, _, _)| spread(p))
         .map(move |(event, provenance, late, verified)| {

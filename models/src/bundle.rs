@@ -96,10 +96,14 @@ pub fn profile_path(data_dir: &Path) -> PathBuf {
     data_dir.join("profile").join("profile.json")
 }
 
+/// Version of the stored forest format (part of the cache key).
+const FOREST_FORMAT: &[u8] = b"forest-v2";
+
 /// Where the behaviour model for `config` is cached: the file name carries
 /// a hash of the configuration, so changing it refits.
 pub fn behaviour_path(data_dir: &Path, config: &BehaviourModelConfig) -> PathBuf {
-    let key = serde_json::to_vec(config).unwrap_or_default();
+    let mut key = serde_json::to_vec(config).unwrap_or_default();
+    key.extend_from_slice(FOREST_FORMAT);
     let h = xxhash_rust::xxh3::xxh3_64(&key);
     data_dir
         .join("anomaly")
@@ -118,19 +122,21 @@ pub fn open_behaviour(
     if config.method == BehaviourMethod::Heuristic {
         return Ok(BehaviourScorer::Heuristic);
     }
-    for path in [
-        learned_behaviour_path(data_dir),
-        behaviour_path(data_dir, config),
-    ] {
+    let learned = learned_behaviour_path(data_dir);
+    let cached = behaviour_path(data_dir, config);
+    for (path, is_cache) in [(learned, false), (cached, true)] {
         match std::fs::read(&path) {
-            Ok(bytes) => {
-                let model: ForestModel =
-                    bincode::deserialize(&bytes).map_err(|e| BundleError::Behaviour {
+            Ok(bytes) => match bincode::deserialize::<ForestModel>(&bytes) {
+                Ok(model) => return Ok(BehaviourScorer::Forest(Arc::new(model))),
+                // A damaged cache is refitted; a damaged learned model is an error.
+                Err(_) if is_cache => break,
+                Err(e) => {
+                    return Err(BundleError::Behaviour {
                         path: path.clone(),
-                        detail: format!("not a behaviour model ({e}); delete it to refit"),
-                    })?;
-                return Ok(BehaviourScorer::Forest(Arc::new(model)));
-            }
+                        detail: format!("not a behaviour model ({e}); learn it again or delete it"),
+                    })
+                }
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
                 return Err(BundleError::Behaviour {

@@ -13,6 +13,12 @@ pub trait PayloadClassifier: Send + Sync {
 
     /// Per-class scores in `[0, 1]`; `benign` is the probability of no attack.
     fn classify(&self, analysis: &PayloadAnalysis) -> ClassScores;
+
+    /// The hybrid model behind this classifier, if it is one (explanations
+    /// need its weights).
+    fn as_hybrid(&self) -> Option<&crate::ml::HybridClassifier> {
+        None
+    }
 }
 
 /// The signature-based classifier: per class, the noisy-OR of the weights of

@@ -20,7 +20,7 @@ use sentinel_schema::ThreatClass;
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
     /// I/O.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -25,6 +25,7 @@ pub mod corpus_files;
 pub mod csrf;
 pub mod dataset;
 pub mod evaluate;
+pub mod explain;
 pub mod features;
 pub mod fsutil;
 pub mod lex;

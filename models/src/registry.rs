@@ -61,7 +61,7 @@ pub struct RegistryState {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// I/O on the registry files.
-    #[error("model registry I/O at {path}: {source}")]
+    #[error("model registry I/O at {path}")]
     Io {
         /// Where.
         path: PathBuf,

@@ -14,7 +14,8 @@ use sentinel_models::features::request::{self, method_code, R};
 use sentinel_models::normalize::Limits as NormalizeLimits;
 use sentinel_models::{Analyzer, ModelBundle, PayloadAnalysis};
 use sentinel_schema::{
-    ClassScores, Enrichment, EvidenceEvent, PayloadLocation, Provenance, ThreatClass,
+    ClassScores, Enrichment, EvidenceEvent, PayloadExplanation, PayloadLocation, Provenance,
+    ThreatClass,
 };
 
 use crate::client_key::client_key;
@@ -96,6 +97,9 @@ pub struct AnalyzedEvent {
     /// Why the profile score is what it is.
     #[serde(default)]
     pub profile_reasons: Vec<String>,
+    /// The top finding's payload explanation, when explanations are on.
+    #[serde(default)]
+    pub payload_explanation: Option<Box<PayloadExplanation>>,
 }
 
 impl AnalyzedEvent {
@@ -112,6 +116,8 @@ pub struct AnalyzeConfig {
     pub extract: ExtractLimits,
     /// Normalization limits.
     pub normalize: NormalizeLimits,
+    /// Attach an explanation of the top finding's payload score.
+    pub explain: bool,
 }
 
 /// What the cache remembers about a payload value.
@@ -302,6 +308,11 @@ impl EventAnalyzer {
         mf[M::WafBlocked as usize] = f32::from(u8::from(event.waf_blocked));
         mf[M::HasClientIp as usize] = f32::from(u8::from(event.client.ip.is_some()));
 
+        let payload_explanation = if self.config.explain {
+            self.explain_top(&findings, &extraction.payloads, model)
+        } else {
+            None
+        };
         let profile = match &self.models.profile {
             Some(profile) => {
                 profile.score(&s.method, &s.path, &profile_params(&extraction.payloads))
@@ -337,7 +348,28 @@ impl EventAnalyzer {
             model_version,
             profile_score: (profile.score * 10_000.0).round() / 10_000.0,
             profile_reasons: profile.reasons,
+            payload_explanation,
         }
+    }
+
+    /// Explains the payload score of the top finding (contributions
+    /// truncated to the 12 largest plus the rest).
+    fn explain_top(
+        &mut self,
+        findings: &[PayloadFinding],
+        payloads: &[ExtractedPayload],
+        model: u8,
+    ) -> Option<Box<PayloadExplanation>> {
+        let top = findings.first()?;
+        let p = payloads.iter().find(|p| p.location == top.location)?;
+        self.analyzer
+            .analyze(&p.raw, p.form_encoded, &mut self.scratch);
+        let classifier = match (&self.models.payload.canary, model) {
+            (Some((canary, _)), 1) => canary,
+            _ => &self.models.payload.active,
+        };
+        let e = sentinel_models::explain::explain_payload(classifier.as_ref(), &self.scratch, None);
+        Some(Box::new(e.truncated(12)))
     }
 }
 

@@ -103,7 +103,7 @@ impl<T> CidrTable<T> {
 #[derive(Debug, thiserror::Error)]
 pub enum EnrichError {
     /// The file cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,

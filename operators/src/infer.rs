@@ -3,9 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use sentinel_models::anomaly::BehaviourScorer;
+use sentinel_models::explain::{explain_behaviour, verdict_narrative};
 use sentinel_models::features::behaviour::N as N_BEHAVIOUR;
 use sentinel_models::signatures::SIGNATURES;
-use sentinel_schema::{Decision, Finding, ThreatClass, Verdict, SCHEMA_VERSION};
+use sentinel_schema::{
+    Decision, Finding, ThreatClass, Verdict, VerdictExplanation, SCHEMA_VERSION,
+};
 
 use crate::analyze::AnalyzedEvent;
 
@@ -25,6 +28,28 @@ pub struct InferConfig {
     /// is at least `tag` even without an attack payload (a scanner sending
     /// nothing a signature knows is still worth an analyst's look).
     pub anomaly_tag_threshold: f32,
+    /// Which verdicts carry an explanation (Shapley values and a narrative).
+    pub explain: ExplainMode,
+}
+
+/// Which verdicts are explained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExplainMode {
+    /// None (the default: explanations cost time and space).
+    #[default]
+    Off,
+    /// Verdicts that are not benign.
+    Alerts,
+    /// Every verdict.
+    All,
+}
+
+impl ExplainMode {
+    /// True unless off.
+    pub fn on(self) -> bool {
+        self != ExplainMode::Off
+    }
 }
 
 impl Default for InferConfig {
@@ -35,6 +60,7 @@ impl Default for InferConfig {
             simulate_threshold: 0.75,
             tag_threshold: 0.5,
             anomaly_tag_threshold: 0.9,
+            explain: ExplainMode::Off,
         }
     }
 }
@@ -138,7 +164,7 @@ pub fn verdict(
             }
         })
         .collect();
-    Verdict {
+    let mut v = Verdict {
         verdict_id: stable_id(&[ev.evidence_id.as_bytes(), ev.model_version.as_bytes()]),
         evidence_id: ev.evidence_id.clone(),
         event_time_ms: ev.event_time_ms,
@@ -157,6 +183,41 @@ pub fn verdict(
         model_version: ev.model_version.clone(),
         schema_version: SCHEMA_VERSION,
         provenance: ev.provenance.clone(),
+        explanation: None,
+    };
+    let wanted = match cfg.explain {
+        ExplainMode::Off => false,
+        ExplainMode::Alerts => v.decision != Decision::Benign,
+        ExplainMode::All => true,
+    };
+    if wanted {
+        v.explanation = Some(Box::new(explain_verdict(&v, ev, behaviour, scorer, cfg)));
+    }
+    v
+}
+
+/// The explanation of a verdict: the top finding's payload explanation
+/// (computed by the analyze stage), exact Shapley values of the behaviour
+/// score when it mattered, and the narrative.
+pub fn explain_verdict(
+    v: &Verdict,
+    ev: &AnalyzedEvent,
+    behaviour: &[f32; N_BEHAVIOUR],
+    scorer: &BehaviourScorer,
+    cfg: &InferConfig,
+) -> VerdictExplanation {
+    let payload = ev.payload_explanation.as_deref().cloned();
+    let behaviour = (v.behaviour_score > 0.0).then(|| explain_behaviour(scorer, behaviour));
+    let narrative = verdict_narrative(
+        v,
+        payload.as_ref(),
+        behaviour.as_ref(),
+        (cfg.payload_weight, cfg.behaviour_weight),
+    );
+    VerdictExplanation {
+        narrative,
+        payload,
+        behaviour,
     }
 }
 
@@ -195,6 +256,7 @@ mod tests {
             model_version: "rules-v1".into(),
             profile_score: 0.0,
             profile_reasons: vec![],
+            payload_explanation: None,
         }
     }
 

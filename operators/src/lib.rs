@@ -22,6 +22,7 @@ pub mod enrich;
 pub mod extract;
 pub mod infer;
 pub mod policy;
+pub mod profile_learn;
 pub mod profile_params;
 pub mod rulegen;
 pub mod timely_ops;

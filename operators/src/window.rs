@@ -169,6 +169,7 @@ mod tests {
             model_version: "t".into(),
             profile_score: 0.0,
             profile_reasons: vec![],
+            payload_explanation: None,
         }
     }
 

@@ -18,6 +18,7 @@ mod class;
 mod dead_letter;
 mod evidence;
 mod evidence_ready;
+mod explanation;
 mod features;
 mod feedback;
 mod http;
@@ -36,6 +37,10 @@ pub use class::{ClassScores, ParseClassError, ThreatClass};
 pub use dead_letter::{DeadLetter, DeadLetterReason};
 pub use evidence::{ClientInfo, Enrichment, EvidenceEvent, EvidencePackageRef, TimeSource};
 pub use evidence_ready::EvidenceReady;
+pub use explanation::{
+    BehaviourExplanation, Contribution, ContributionKind, PayloadExplanation, SignatureMatch,
+    VerdictExplanation,
+};
 pub use features::FeatureVector;
 pub use feedback::{Feedback, FeedbackKind};
 pub use http::{Header, HttpRequest, HttpResponse};

@@ -91,6 +91,9 @@ pub struct Verdict {
     pub late: bool,
     /// The model version that scored the event.
     pub model_version: String,
+    /// Why, when explanations were requested (`--explain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Box<crate::VerdictExplanation>>,
     /// Record schema version.
     pub schema_version: u32,
     /// The input record this verdict derives from.

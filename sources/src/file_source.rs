@@ -77,7 +77,7 @@ pub struct FileSource {
 #[derive(Debug, thiserror::Error)]
 pub enum SourceOpenError {
     /// The file cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,

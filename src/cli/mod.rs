@@ -3,8 +3,10 @@
 mod classify;
 pub mod dataset;
 mod eval;
+mod explain;
 mod features;
 mod models;
+mod profile;
 mod publish;
 mod record;
 mod replay;
@@ -89,6 +91,19 @@ enum Command {
     ///
     /// Example: sentinel dataset import ../shared/data/mgm/nuclei
     Dataset(dataset::DatasetArgs),
+    /// Learn the protected application's normal traffic: per endpoint and
+    /// parameter, value types, lengths, character classes and closed value
+    /// sets. Unusual values on known endpoints then raise the verdict's
+    /// profile score.
+    ///
+    /// Example: sentinel profile learn ../shared/data/csic2010/normalTrafficTraining.txt.gz
+    Profile(profile::ProfileArgs),
+    /// Explain a payload score or a verdict: exact Shapley values of the
+    /// model in use, the behaviour score's Shapley values, a narrative, and
+    /// a self-contained HTML report (--html).
+    ///
+    /// Example: sentinel explain --events examples/sample.jsonl --evidence-id ev-0042 --html report.html
+    Explain(explain::ExplainArgs),
 }
 
 /// The data directory option shared by the model commands.
@@ -112,6 +127,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Models(a) => models::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Dataset(a) => dataset::run(a),
+        Command::Profile(a) => profile::run(a),
+        Command::Explain(a) => explain::run(a),
     }
 }
 
@@ -160,5 +177,14 @@ pub fn payload_of(line: &[u8], input: PayloadInput) -> Result<Vec<u8>, String> {
                 .map(|i| i.payload.into_bytes())
                 .map_err(|e| format!("invalid input line: {e}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

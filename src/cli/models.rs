@@ -42,7 +42,8 @@ enum ModelsCommand {
         #[command(flatten)]
         data: DataDir,
         /// The version (see `models list`), or `rules-v1`.
-        version: String,
+        #[arg(value_name = "VERSION")]
+        model: String,
         /// Share of client keys routed to it.
         #[arg(long, default_value_t = 100.0)]
         percent: f32,
@@ -133,7 +134,7 @@ pub fn run(a: ModelsArgs) -> anyhow::Result<i32> {
         }
         ModelsCommand::Promote {
             data,
-            version,
+            model: version,
             percent,
             force,
         } => {

@@ -95,6 +95,11 @@ pub struct ReplayArgs {
     /// Behaviour or profile anomaly from which a verdict is tagged on its own.
     #[arg(long, default_value_t = 0.9)]
     anomaly_tag_threshold: f32,
+    /// Attach explanations (exact Shapley values, narrative) to verdicts:
+    /// `alerts` (those not benign; the value when the flag is bare) or
+    /// `all`. `sentinel explain` renders them as HTML.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "alerts", default_value = "off")]
+    explain: ExplainArg,
     /// Data directory holding the models (default: the config's data_dir, else ./sentinel-data).
     #[arg(long, env = "SENTINEL_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -123,6 +128,29 @@ pub struct ReplayArgs {
     /// signing keys) and [enrichment] from; --geo/--asn/--reputation add to it.
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
+}
+
+/// `--explain` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExplainArg {
+    /// No explanations.
+    Off,
+    /// Verdicts that are not benign.
+    Alerts,
+    /// Every verdict.
+    All,
+}
+
+impl ExplainArg {
+    /// The graph setting.
+    pub fn mode(self) -> sentinel_operators::infer::ExplainMode {
+        use sentinel_operators::infer::ExplainMode;
+        match self {
+            ExplainArg::Off => ExplainMode::Off,
+            ExplainArg::Alerts => ExplainMode::Alerts,
+            ExplainArg::All => ExplainMode::All,
+        }
+    }
 }
 
 /// `--payload-model` values.
@@ -199,6 +227,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         simulate_threshold: a.simulate_threshold,
         tag_threshold: a.tag_threshold,
         anomaly_tag_threshold: a.anomaly_tag_threshold,
+        explain: a.explain.mode(),
     };
     infer.validate().map_err(anyhow::Error::msg)?;
     let data_dir = a

@@ -69,6 +69,37 @@ pub fn command() -> Command {
     c
 }
 
+/// Runs `sentinel ARGS` with `data_dir` as its data directory.
+pub fn sentinel_in(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sentinel"))
+        .current_dir(root())
+        .env("SENTINEL_DATA_DIR", data_dir)
+        .args(args)
+        .output()
+        .expect("run sentinel")
+}
+
+/// Runs `sentinel ARGS` with `data_dir` as its data directory and `stdin`.
+pub fn sentinel_in_stdin(data_dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
+        .current_dir(root())
+        .env("SENTINEL_DATA_DIR", data_dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sentinel");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for sentinel")
+}
+
 /// Runs `sentinel ARGS` and returns its output (panics when it cannot start).
 pub fn sentinel(args: &[&str]) -> Output {
     command().args(args).output().expect("run sentinel")

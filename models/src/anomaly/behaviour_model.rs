@@ -61,6 +61,8 @@ pub struct ForestModel {
     pub marginals: Vec<(f32, f32)>,
     /// Per behaviour feature, the 99th percentile of ordinary windows (for explanations).
     pub p99: Vec<f32>,
+    /// Per behaviour feature, the median of ordinary windows (the explanation baseline).
+    pub median: Vec<f32>,
     /// Training windows.
     pub trained_on: usize,
     /// Where the training traffic came from (`simulated:<seed>` or a file list).
@@ -108,10 +110,18 @@ impl ForestModel {
                     .unwrap_or(0.0)
             })
             .collect();
+        let median = (0..N)
+            .map(|d| {
+                let mut col: Vec<f32> = windows.iter().map(|w| w[d]).collect();
+                col.sort_by(f32::total_cmp);
+                col.get(col.len() / 2).copied().unwrap_or(0.0)
+            })
+            .collect();
         ForestModel {
             forest,
             floor,
             p99,
+            median,
             ceiling: floor + span.max(1e-3),
             marginals,
             trained_on: windows.len(),
@@ -138,6 +148,11 @@ impl ForestModel {
             .map(|(v, (median, max))| ((v - max) / (max - median).max(0.1)).clamp(0.0, 1.0))
             .fold(0.0, f32::max)
     }
+}
+
+/// Serializes a forest model (bincode), as the data directory stores it.
+pub fn to_bytes(model: &ForestModel) -> Result<Vec<u8>, bincode::Error> {
+    bincode::serialize(model)
 }
 
 /// Settings of the default behaviour model.
@@ -205,6 +220,26 @@ impl BehaviourScorer {
                     config.span,
                     format!("simulated:{}", config.traffic_seed),
                 )))
+            }
+        }
+    }
+
+    /// A typical ordinary window: the explanation baseline (the training
+    /// medians for the forest; a lone, quiet request for the heuristic).
+    pub fn baseline(&self) -> [f32; N] {
+        match self {
+            BehaviourScorer::Forest(m) if m.median.len() == N => {
+                let mut b = [0.0; N];
+                b.copy_from_slice(&m.median);
+                b
+            }
+            _ => {
+                let mut b = [0.0; N];
+                b[B::WindowRequests as usize] = 1.0;
+                b[B::RequestsPerMinute as usize] = 1.0;
+                b[B::DistinctPaths as usize] = 1.0;
+                b[B::UaDistinct as usize] = 1.0;
+                b
             }
         }
     }

@@ -380,7 +380,7 @@ pub struct AppProfile {
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     /// I/O.
-    #[error("{path}: {source}")]
+    #[error("cannot access {path}")]
     Io {
         /// File.
         path: String,
@@ -388,7 +388,7 @@ pub enum ProfileError {
         source: std::io::Error,
     },
     /// Not a profile.
-    #[error("{path}: not a profile: {source}")]
+    #[error("{path} is not a profile")]
     Format {
         /// File.
         path: String,

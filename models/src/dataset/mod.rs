@@ -36,7 +36,7 @@ pub use split::{stratified_split, Split};
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     /// I/O.
-    #[error("dataset storage I/O at {path}: {source}")]
+    #[error("dataset storage I/O at {path}")]
     Io {
         /// Where.
         path: PathBuf,

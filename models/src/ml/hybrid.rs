@@ -54,6 +54,7 @@ pub struct HybridClassifier {
     model: Arc<LinearModel>,
     rule_override: f32,
     version: String,
+    explainer: Arc<std::sync::OnceLock<crate::explain::LinearExplainer>>,
 }
 
 impl HybridClassifier {
@@ -63,6 +64,7 @@ impl HybridClassifier {
             rule_override: artifact.rule_override,
             model: Arc::new(artifact.model),
             version: version.into(),
+            explainer: Arc::default(),
         }
     }
 
@@ -76,6 +78,12 @@ impl HybridClassifier {
         self.rule_override
     }
 
+    /// The explainer of the model (prepared on first use: one pass over the weights).
+    pub fn explainer(&self) -> &crate::explain::LinearExplainer {
+        self.explainer
+            .get_or_init(|| crate::explain::LinearExplainer::new(&self.model))
+    }
+
     /// The ML probabilities alone.
     pub fn ml_scores(&self, a: &PayloadAnalysis) -> ClassScores {
         SCRATCH.with(|s| LinearModel::scores(&self.model.predict(a, &mut s.borrow_mut())))
@@ -85,6 +93,10 @@ impl HybridClassifier {
 impl PayloadClassifier for HybridClassifier {
     fn version(&self) -> &str {
         &self.version
+    }
+
+    fn as_hybrid(&self) -> Option<&HybridClassifier> {
+        Some(self)
     }
 
     fn classify(&self, a: &PayloadAnalysis) -> ClassScores {
