@@ -1,5 +1,6 @@
 //! Single-thread payload classification throughput (normalize → lex →
-//! signatures → features → classify), uncached.
+//! signatures → features → classify), uncached: the rule classifier and
+//! the default hybrid model (trained into `target/bench-data` on first use).
 //!
 //! `cargo bench -p sentinel-benches --bench classify`
 
@@ -22,6 +23,26 @@ fn classify(c: &mut Criterion) {
                 for p in &mix {
                     analyzer.analyze(p, true, &mut out);
                     if RuleClassifier.classify(&out).max_attack() >= 0.5 {
+                        attacks += 1;
+                    }
+                }
+                attacks
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let bundle = sentinel_benches::bench_models("full").expect("default model");
+    let model = bundle.payload.active.clone();
+    group.bench_function("hybrid_uncached_10k_mix", |b| {
+        let mut analyzer = Analyzer::default();
+        let mut out = PayloadAnalysis::default();
+        b.iter_batched(
+            || (),
+            |_| {
+                let mut attacks = 0u32;
+                for p in &mix {
+                    analyzer.analyze(p, true, &mut out);
+                    if model.classify(&out).max_attack() >= 0.5 {
                         attacks += 1;
                     }
                 }

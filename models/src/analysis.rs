@@ -32,7 +32,59 @@ impl Default for PayloadAnalysis {
     }
 }
 
+/// Features whose value is 0 for a payload with no injection syntax at all.
+const ATTACK_SURFACE: [P; 31] = [
+    P::NullBytes,
+    P::BlockComments,
+    P::Quotes,
+    P::Parens,
+    P::AngleBrackets,
+    P::SqlKeywords,
+    P::SqlBooleans,
+    P::SqlFunctions,
+    P::SqlMeta,
+    P::SqlOperators,
+    P::SqlComments,
+    P::XssTags,
+    P::XssHandlers,
+    P::XssJsUri,
+    P::XssJsWords,
+    P::ShellMetachars,
+    P::ShellCommands,
+    P::ShellSubstitution,
+    P::CodeFunctions,
+    P::JndiShellshock,
+    P::TemplateMarkers,
+    P::TraversalSeqs,
+    P::SensitiveFiles,
+    P::Wrappers,
+    P::XmlDoctype,
+    P::XmlEntities,
+    P::XmlExternal,
+    P::SigSqli,
+    P::SigXss,
+    P::SigCmdi,
+    P::SigPath,
+];
+
 impl PayloadAnalysis {
+    /// True when the payload has no injection syntax at all: no signature
+    /// matched, no quote, bracket, shell metacharacter, comment, traversal
+    /// step (not even two dots in a row), markup or injection vocabulary,
+    /// and at most one decoding layer. Such values cannot carry the attacks Sentinel classifies; the
+    /// hybrid answers "benign" for them without running the model (the
+    /// `inert_values_are_benign_for_the_model` test measures that the model
+    /// agrees on the corpora).
+    pub fn is_inert(&self) -> bool {
+        self.hits.is_empty()
+            && self.features[P::SigXxe as usize] == 0.0
+            && self.features[P::DecodeDepth as usize] <= 1.0
+            && ATTACK_SURFACE
+                .iter()
+                .all(|p| self.features[*p as usize] == 0.0)
+            && memchr::memmem::find(self.normalized.text.as_bytes(), b"..").is_none()
+    }
+
     /// The strongest signature weight of a class (0 when none matched).
     pub fn signature_weight(&self, class: ThreatClass) -> f32 {
         self.hits
@@ -81,11 +133,13 @@ impl Analyzer {
             &mut out.normalized,
         );
         lex_into(&out.normalized.text, &mut out.lex);
+        let skeletons = std::cell::OnceCell::new();
         let input = SigInput {
             text: &out.normalized.text,
             sql_text: out.normalized.sql_view(),
             raw,
             lex: &out.lex,
+            skeletons: &skeletons,
         };
         match_all(&input, &mut out.hits);
         compute_features(raw, out);

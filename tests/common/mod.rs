@@ -15,10 +15,41 @@ pub fn root() -> PathBuf {
 }
 
 /// The data directory every test shares (under `target/tmp`): its default
-/// model is trained once, by the first test that needs it, and reused.
-/// Tests that change the registry copy it first (see [`private_data_dir`]).
+/// model is trained once per build of the binary, by the first test that
+/// needs it, and reused. The directory name carries the binary's
+/// modification time, so a rebuild (new generators, new trainer) gets a
+/// fresh directory and never a stale model. Tests that change the registry
+/// copy it first (see [`private_data_dir`]).
 pub fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sentinel-data")
+    let bin = Path::new(env!("CARGO_BIN_EXE_sentinel"));
+    let stamp = std::fs::metadata(bin)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sentinel-data-{stamp:x}"))
+}
+
+/// Removes the data directories of earlier builds (older than an hour).
+fn remove_stale_data_dirs() {
+    let keep = data_dir();
+    let Ok(entries) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let stale = p != keep
+            && e.file_name().to_string_lossy().starts_with("sentinel-data")
+            && e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(3600));
+        if stale {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
 }
 
 /// Makes sure the shared data directory has its models (`sentinel models
@@ -26,6 +57,7 @@ pub fn data_dir() -> PathBuf {
 pub fn models_ready() {
     static READY: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     READY.get_or_init(|| {
+        remove_stale_data_dirs();
         let out = Command::new(env!("CARGO_BIN_EXE_sentinel"))
             .args(["models", "init", "--quiet"])
             .env("SENTINEL_DATA_DIR", data_dir())

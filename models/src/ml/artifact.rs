@@ -8,8 +8,45 @@ use sha2::{Digest, Sha256};
 
 use super::model::LinearModel;
 
-/// Magic bytes at the start of every artifact file.
-const MAGIC: &[u8; 8] = b"SNTLMDL1";
+/// Magic bytes at the start of every artifact file (format 2).
+const MAGIC: &[u8; 8] = b"SNTLMDL2";
+
+/// Magic of format 1 (before the hasher had a scheme: XXH3).
+const MAGIC_V1: &[u8; 8] = b"SNTLMDL1";
+
+/// Format 1, read for compatibility.
+mod v1 {
+    use ndarray::Array2;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct Hasher {
+        pub bits: u8,
+        pub n_min: u8,
+        pub n_max: u8,
+        pub max_bytes: usize,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Model {
+        pub hasher: Hasher,
+        pub idf: Vec<f32>,
+        pub dense_mean: Vec<f32>,
+        pub dense_std: Vec<f32>,
+        pub weights: Array2<f32>,
+        pub bias: Vec<f32>,
+        pub temperature: f32,
+        pub sparse_mean: Vec<f32>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Artifact {
+        pub kind: String,
+        pub feature_schema: String,
+        pub rule_override: f32,
+        pub model: Model,
+    }
+}
 
 /// A trained payload model as stored in the registry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,12 +89,38 @@ impl ModelArtifact {
         Ok(out)
     }
 
-    /// Parses bytes.
+    /// Parses bytes (formats 2 and 1).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ArtifactError> {
+        if let Some(body) = bytes.strip_prefix(MAGIC) {
+            return bincode::deserialize(body).map_err(|e| ArtifactError::Format(e.to_string()));
+        }
         let body = bytes
-            .strip_prefix(MAGIC)
+            .strip_prefix(MAGIC_V1)
             .ok_or_else(|| ArtifactError::Format("bad magic".into()))?;
-        bincode::deserialize(body).map_err(|e| ArtifactError::Format(e.to_string()))
+        let a: v1::Artifact =
+            bincode::deserialize(body).map_err(|e| ArtifactError::Format(e.to_string()))?;
+        let m = a.model;
+        Ok(ModelArtifact {
+            kind: a.kind,
+            feature_schema: a.feature_schema,
+            rule_override: a.rule_override,
+            model: LinearModel {
+                hasher: super::NgramHasher {
+                    bits: m.hasher.bits,
+                    n_min: m.hasher.n_min,
+                    n_max: m.hasher.n_max,
+                    max_bytes: m.hasher.max_bytes,
+                    scheme: super::HashScheme::Xxh3,
+                },
+                idf: m.idf,
+                dense_mean: m.dense_mean,
+                dense_std: m.dense_std,
+                weights: m.weights,
+                bias: m.bias,
+                temperature: m.temperature,
+                sparse_mean: m.sparse_mean,
+            },
+        })
     }
 
     /// SHA-256 (hex) of the serialized artifact: its content address.
@@ -86,5 +149,66 @@ impl ModelArtifact {
             }
         }
         Self::from_bytes(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::{HashScheme, NgramHasher};
+
+    #[test]
+    fn round_trip_and_format_1() {
+        let hasher = NgramHasher {
+            bits: 6,
+            ..Default::default()
+        };
+        let model = LinearModel {
+            hasher,
+            idf: vec![1.0; 64],
+            sparse_mean: vec![0.0; 64],
+            weights: ndarray::Array2::from_elem((6, 64 + crate::features::payload::N), 0.5),
+            ..Default::default()
+        };
+        let a = ModelArtifact {
+            kind: "hybrid-logreg".into(),
+            feature_schema: "payload-v1".into(),
+            rule_override: 0.9,
+            model,
+        };
+        let bytes = a.to_bytes().unwrap();
+        assert!(bytes.starts_with(b"SNTLMDL2"));
+        assert_eq!(ModelArtifact::from_bytes(&bytes).unwrap(), a);
+        // A format-1 file (no hash scheme) reads as XXH3.
+        let m = &a.model;
+        let mut v1 = b"SNTLMDL1".to_vec();
+        bincode::serialize_into(
+            &mut v1,
+            &(
+                &a.kind,
+                &a.feature_schema,
+                a.rule_override,
+                (
+                    (
+                        m.hasher.bits,
+                        m.hasher.n_min,
+                        m.hasher.n_max,
+                        m.hasher.max_bytes,
+                    ),
+                    &m.idf,
+                    &m.dense_mean,
+                    &m.dense_std,
+                    &m.weights,
+                    &m.bias,
+                    m.temperature,
+                    &m.sparse_mean,
+                ),
+            ),
+        )
+        .unwrap();
+        let old = ModelArtifact::from_bytes(&v1).unwrap();
+        assert_eq!(old.model.hasher.scheme, HashScheme::Xxh3);
+        assert_eq!(old.model.weights, m.weights);
+        assert!(ModelArtifact::from_bytes(b"SNTLMDL9junk").is_err());
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use sentinel_schema::{ClassScores, ThreatClass};
 
 use super::artifact::ModelArtifact;
-use super::model::{LinearModel, Scratch};
+use super::fast::{FastScratch, FastTables};
+use super::model::LinearModel;
 use crate::analysis::PayloadAnalysis;
 use crate::classifier::{rule_scores, PayloadClassifier};
 
@@ -41,7 +42,7 @@ pub fn combine(
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static SCRATCH: RefCell<FastScratch> = RefCell::new(FastScratch::default());
 }
 
 /// The ML model's calibrated probabilities, except that a rule signature
@@ -55,6 +56,7 @@ pub struct HybridClassifier {
     rule_override: f32,
     version: String,
     explainer: Arc<std::sync::OnceLock<crate::explain::LinearExplainer>>,
+    fast: Arc<FastTables>,
 }
 
 impl HybridClassifier {
@@ -62,6 +64,7 @@ impl HybridClassifier {
     pub fn new(artifact: ModelArtifact, version: impl Into<String>) -> Self {
         HybridClassifier {
             rule_override: artifact.rule_override,
+            fast: Arc::new(FastTables::new(&artifact.model)),
             model: Arc::new(artifact.model),
             version: version.into(),
             explainer: Arc::default(),
@@ -86,7 +89,8 @@ impl HybridClassifier {
 
     /// The ML probabilities alone.
     pub fn ml_scores(&self, a: &PayloadAnalysis) -> ClassScores {
-        SCRATCH.with(|s| LinearModel::scores(&self.model.predict(a, &mut s.borrow_mut())))
+        let margins = SCRATCH.with(|s| self.fast.margins(&self.model, a, &mut s.borrow_mut()));
+        LinearModel::scores(&self.model.softmax(&margins))
     }
 }
 
@@ -100,6 +104,12 @@ impl PayloadClassifier for HybridClassifier {
     }
 
     fn classify(&self, a: &PayloadAnalysis) -> ClassScores {
+        if a.is_inert() {
+            return ClassScores {
+                benign: 1.0,
+                ..Default::default()
+            };
+        }
         let ml = self.ml_scores(a);
         if a.hits.is_empty() {
             return ml;

@@ -12,6 +12,7 @@
 
 mod artifact;
 mod calibrate;
+mod fast;
 mod hasher;
 mod hybrid;
 mod model;
@@ -19,7 +20,8 @@ mod train;
 
 pub use artifact::{ArtifactError, ModelArtifact};
 pub use calibrate::fit_temperature;
-pub use hasher::{NgramHasher, SparseVec};
+pub use fast::{FastScratch, FastTables};
+pub use hasher::{HashScheme, NgramHasher, SparseVec};
 pub use hybrid::{combine, HybridClassifier};
 pub use model::{log_scale as model_log_scale, LinearModel, Scratch, ML_CLASSES};
 pub use train::{class_index, TrainConfig, TrainProgress, Trainer, TrainingSet};

@@ -37,6 +37,21 @@ pub struct SigInput<'a> {
     pub raw: &'a [u8],
     /// The lexical summary of `text`.
     pub lex: &'a Lex,
+    /// The path skeletons of `text` and `raw`, computed on first use.
+    pub skeletons: &'a std::cell::OnceCell<[String; 2]>,
+}
+
+impl SigInput<'_> {
+    /// The path skeletons of the normalized text and of the raw value
+    /// (see [`traversal::path_skeleton`]), computed once per payload.
+    pub fn skeletons(&self) -> &[String; 2] {
+        self.skeletons.get_or_init(|| {
+            [
+                traversal::path_skeleton(self.text.as_bytes()),
+                traversal::path_skeleton(self.raw),
+            ]
+        })
+    }
 }
 
 /// How a signature inspects a payload.
@@ -178,11 +193,13 @@ pub(crate) mod test_support {
         let mut lex = Lex::default();
         lex_into(&n.text, &mut lex);
         let mut hits = Hits::new();
+        let skeletons = std::cell::OnceCell::new();
         let input = SigInput {
             text: &n.text,
             sql_text: n.sql_view(),
             raw: raw.as_bytes(),
             lex: &lex,
+            skeletons: &skeletons,
         };
         match_all(&input, &mut hits);
         hits.iter().map(|i| SIGNATURES[*i as usize].id).collect()

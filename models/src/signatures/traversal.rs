@@ -92,12 +92,7 @@ static SKELETON_DOTDOT: LazyLock<Regex> =
 /// A sensitive file reached through parent steps or encoding noise, seen in
 /// the skeleton of the normalized or of the raw value.
 fn skeleton_target(input: &SigInput<'_>) -> bool {
-    [
-        path_skeleton(input.text.as_bytes()),
-        path_skeleton(input.raw),
-    ]
-    .iter()
-    .any(|sk| {
+    input.skeletons().iter().any(|sk| {
         SKELETON_TARGET.find_iter(sk).any(|m| {
             // Parent steps, a root or noise must lead to the target.
             let before = &sk[..m.start()];
@@ -110,12 +105,10 @@ fn skeleton_target(input: &SigInput<'_>) -> bool {
 
 /// Several parent steps in the skeleton (`.%00.%c0/.%00.%c0/`).
 fn skeleton_dotdots(input: &SigInput<'_>) -> bool {
-    [
-        path_skeleton(input.text.as_bytes()),
-        path_skeleton(input.raw),
-    ]
-    .iter()
-    .any(|sk| SKELETON_DOTDOT.find_iter(sk).count() >= 2)
+    input
+        .skeletons()
+        .iter()
+        .any(|sk| SKELETON_DOTDOT.find_iter(sk).count() >= 2)
 }
 
 /// The path traversal signatures.
