@@ -70,8 +70,8 @@ const ATTACK_SURFACE: [P; 31] = [
 impl PayloadAnalysis {
     /// True when the payload has no injection syntax at all: no signature
     /// matched, no quote, bracket, shell metacharacter, comment, traversal
-    /// step (not even two dots in a row), markup or injection vocabulary,
-    /// and at most one decoding layer. Such values cannot carry the attacks Sentinel classifies; the
+    /// step (not even `..`, `/.` or `./`), line break, backslash, markup or
+    /// injection vocabulary, and at most one decoding layer. Such values cannot carry the attacks Sentinel classifies; the
     /// hybrid answers "benign" for them without running the model (the
     /// `inert_values_are_benign_for_the_model` test measures that the model
     /// agrees on the corpora).
@@ -82,7 +82,11 @@ impl PayloadAnalysis {
             && ATTACK_SURFACE
                 .iter()
                 .all(|p| self.features[*p as usize] == 0.0)
-            && memchr::memmem::find(self.normalized.text.as_bytes(), b"..").is_none()
+            && [&b".."[..], b"/.", b"./"]
+                .iter()
+                .all(|n| memchr::memmem::find(self.normalized.text.as_bytes(), n).is_none())
+            // Line breaks separate shell commands; backslashes escape them.
+            && memchr::memchr3(b'\n', b'\r', b'\\', self.normalized.text.as_bytes()).is_none()
     }
 
     /// The strongest signature weight of a class (0 when none matched).

@@ -25,13 +25,19 @@ pub enum Mutation {
 }
 
 fn case(rng: &mut CorpusRng, s: &str) -> String {
+    let mut prev = ' ';
     s.chars()
         .map(|c| {
-            if rng.gen_bool(0.5) {
+            // `0x7e` stays a hex literal (`0X7e` is none for MySQL).
+            let out = if prev == '0' && c == 'x' {
+                c
+            } else if rng.gen_bool(0.5) {
                 c.to_ascii_uppercase()
             } else {
                 c.to_ascii_lowercase()
-            }
+            };
+            prev = c;
+            out
         })
         .collect()
 }
@@ -40,7 +46,9 @@ fn url_encode(rng: &mut CorpusRng, s: &str, all: bool) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         let special = !b.is_ascii_alphanumeric();
-        if all || (special && rng.gen_bool(0.8)) {
+        // A literal `%` is always escaped: left alone, decoding would eat
+        // what follows it (`%data;` is not `%25data;`).
+        if all || b == b'%' || (special && rng.gen_bool(0.8)) {
             out.push_str(&format!("%{b:02X}"));
         } else {
             out.push(b as char);
@@ -49,26 +57,51 @@ fn url_encode(rng: &mut CorpusRng, s: &str, all: bool) -> String {
     out
 }
 
+/// Splits off a trailing line comment (`--…`, `#…`): evasions rewrite the
+/// code before it and leave the comment intact (a newline inside it would
+/// end it early, `--/**/` is no comment for MySQL).
+fn code_and_comment(s: &str) -> (&str, &str) {
+    let cut = [s.find("--"), s.find('#')]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(s.len());
+    s.split_at(cut)
+}
+
 fn sql_comments(rng: &mut CorpusRng, s: &str) -> String {
-    s.split(' ')
-        .map(|w| w.to_string())
-        .collect::<Vec<_>>()
-        .join(pick(rng, &["/**/", "/*x*/", "/*!*/", " /**/ "]))
+    let (code, comment) = code_and_comment(s);
+    let sep = pick(rng, &["/**/", "/*x*/", "/*!*/", " /**/ "]);
+    format!("{}{comment}", code.split(' ').collect::<Vec<_>>().join(sep))
 }
 
 fn whitespace(rng: &mut CorpusRng, s: &str) -> String {
     let ws = pick(rng, &["\t", "\n", "  ", "+", "%09", "%0a"]);
-    s.replace(' ', ws)
+    // Percent-encoded whitespace means the value is URL-encoded: a literal
+    // `%` must then be encoded too.
+    let escaped;
+    let s = if ws.starts_with('%') {
+        escaped = s.replace('%', "%25");
+        escaped.as_str()
+    } else {
+        s
+    };
+    let (code, comment) = code_and_comment(s);
+    format!("{}{comment}", code.replace(' ', ws))
 }
 
 fn html_entities(rng: &mut CorpusRng, s: &str) -> String {
     let mut out = String::new();
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         if matches!(c, '<' | '>' | '(' | ')' | ':' | '\'' | '"') && rng.gen_bool(0.7) {
+            // Without its `;`, a reference would swallow a following `;` or digit.
+            let bare_ok = !matches!(chars.peek(), Some(n) if *n == ';' || n.is_ascii_digit());
             match rng.gen_range(0..3) {
                 0 => out.push_str(&format!("&#{};", c as u32)),
                 1 => out.push_str(&format!("&#x{:x};", c as u32)),
-                _ => out.push_str(&format!("&#{:07}", c as u32)),
+                _ if bare_ok => out.push_str(&format!("&#{:07}", c as u32)),
+                _ => out.push_str(&format!("&#{:07};", c as u32)),
             }
         } else {
             out.push(c);

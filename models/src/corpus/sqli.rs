@@ -39,43 +39,53 @@ fn num(rng: &mut CorpusRng) -> u32 {
     rng.gen_range(0..10_000)
 }
 
-/// A string or numeric break-out prefix and whether it opened a quote context.
-fn prefix(rng: &mut CorpusRng) -> (String, Option<char>) {
+/// A string or numeric break-out prefix: its text, the quote it closed,
+/// and how many parentheses it closed (a balancing condition at the end
+/// must reopen them).
+fn prefix(rng: &mut CorpusRng) -> (String, Option<char>, usize) {
     match rng.gen_range(0..12) {
-        0 => ("'".into(), Some('\'')),
-        1 => ("\"".into(), Some('"')),
-        2 => ("')".into(), Some('\'')),
-        3 => ("\")".into(), Some('"')),
-        4 => (format!("{}'", num(rng)), Some('\'')),
-        5 => (format!("{}\"", num(rng)), Some('"')),
-        6 => (format!("{}", num(rng)), None),
-        7 => (format!("{})", num(rng)), None),
-        8 => (format!("-{}", num(rng)), None),
+        0 => ("'".into(), Some('\''), 0),
+        1 => ("\"".into(), Some('"'), 0),
+        2 => ("')".into(), Some('\''), 1),
+        3 => ("\")".into(), Some('"'), 1),
+        4 => (format!("{}'", num(rng)), Some('\''), 0),
+        5 => (format!("{}\"", num(rng)), Some('"'), 0),
+        6 => (format!("{}", num(rng)), None, 0),
+        7 => (format!("{})", num(rng)), None, 1),
+        8 => (format!("-{}", num(rng)), None, 0),
         9 => (
             format!(
                 "{}'",
                 pick(rng, &["admin", "root", "guest", "test", "john"])
             ),
             Some('\''),
+            0,
         ),
-        10 => ("'))".into(), Some('\'')),
-        _ => (format!("{}%'", pick(rng, STRINGS)), Some('\'')),
+        10 => ("'))".into(), Some('\''), 2),
+        _ => (format!("{}%'", pick(rng, STRINGS)), Some('\''), 0),
     }
 }
 
-fn tautology(rng: &mut CorpusRng, q: Option<char>) -> String {
+/// A tautology; `true` when it ends inside a quote the query's own closing
+/// quote completes (`' OR 'a'='a`), so nothing may follow it. `open`
+/// reopens the parentheses the prefix closed (`') OR ('a'='a`).
+fn tautology(rng: &mut CorpusRng, q: Option<char>, parens: usize) -> (String, bool) {
     let n = num(rng);
     let s = pick(rng, STRINGS);
     let or = pick(rng, &["OR", "or", "||", "Or"]);
+    let open = "(".repeat(parens);
     match (rng.gen_range(0..7), q) {
-        (0, _) => format!(" {or} {n}={n}"),
-        (1, Some(c)) => format!(" {or} {c}{s}{c}={c}{s}"),
-        (2, Some(c)) => format!(" {or} {c}{c}={c}"),
-        (3, _) => format!(" {or} {}>{}", n + 1, n),
-        (4, Some(c)) => format!(" {or} {c}{s}{c} LIKE {c}{s}"),
-        (5, _) => format!(" {or} true"),
-        (6, _) => format!(" {or} {n} BETWEEN {} AND {}", n.saturating_sub(1), n + 1),
-        _ => format!(" {or} {n}={n}"),
+        (0, _) => (format!(" {or} {n}={n}"), false),
+        (1, Some(c)) => (format!(" {or} {open}{c}{s}{c}={c}{s}"), true),
+        (2, Some(c)) => (format!(" {or} {open}{c}{c}={c}"), true),
+        (3, _) => (format!(" {or} {}>{}", n + 1, n), false),
+        (4, Some(c)) => (format!(" {or} {open}{c}{s}{c} LIKE {c}{s}"), true),
+        (5, _) => (format!(" {or} true"), false),
+        (6, _) => (
+            format!(" {or} {n} BETWEEN {} AND {}", n.saturating_sub(1), n + 1),
+            false,
+        ),
+        _ => (format!(" {or} {n}={n}"), false),
     }
 }
 
@@ -91,13 +101,18 @@ fn select_list(rng: &mut CorpusRng) -> String {
         .join(",")
 }
 
-fn union(rng: &mut CorpusRng) -> String {
+/// A UNION; `true` when it has a FROM clause (a balancing condition must
+/// then be a WHERE).
+fn union(rng: &mut CorpusRng) -> (String, bool) {
     let all = pick(rng, &["", " ALL", " DISTINCT"]);
     let list = select_list(rng);
     if rng.gen_bool(0.5) {
-        format!(" UNION{all} SELECT {list} FROM {}", pick(rng, TABLES))
+        (
+            format!(" UNION{all} SELECT {list} FROM {}", pick(rng, TABLES)),
+            true,
+        )
     } else {
-        format!(" UNION{all} SELECT {list}")
+        (format!(" UNION{all} SELECT {list}"), false)
     }
 }
 
@@ -166,34 +181,65 @@ fn error_based(rng: &mut CorpusRng) -> String {
     }
 }
 
-fn terminator(rng: &mut CorpusRng, q: Option<char>) -> String {
-    match (rng.gen_range(0..7), q) {
-        (0, _) => "--".into(),
-        (1, _) => "-- -".into(),
-        (2, _) => "#".into(),
-        (3, _) => ";--".into(),
-        (4, Some(c)) => format!(" AND {c}{0}{c}={c}{0}", pick(rng, STRINGS)),
-        (5, _) => "/*".into(),
+/// How the payload ends: a comment that cuts the rest of the query, or
+/// (`balance`: the keyword joining it) a condition whose last quote the
+/// query's own quote closes, reopening the `parens` the prefix closed.
+fn terminator(
+    rng: &mut CorpusRng,
+    q: Option<char>,
+    balance: Option<&str>,
+    parens: usize,
+) -> String {
+    match (rng.gen_range(0..7), q, balance) {
+        (0, _, _) => "--".into(),
+        (1, _, _) => "-- -".into(),
+        (2, _, _) => "#".into(),
+        (3, _, _) => ";--".into(),
+        (4, Some(c), Some(kw)) => {
+            let (s, open) = (pick(rng, STRINGS), "(".repeat(parens));
+            format!(" {kw} {open}{c}{s}{c}={c}{s}")
+        }
         _ => "-- ".into(),
     }
 }
 
 /// One SQL injection payload.
 pub fn generate(rng: &mut CorpusRng) -> String {
-    let (pre, q) = prefix(rng);
-    let body = match rng.gen_range(0..9) {
-        0 | 1 => tautology(rng, q),
-        2 | 3 => union(rng),
-        4 => stacked(rng),
-        5 => time_based(rng),
-        6 => boolean_blind(rng),
-        7 => error_based(rng),
-        _ => format!(" ORDER BY {}", rng.gen_range(1..30)),
+    let (pre, q, parens) = prefix(rng);
+    // How a balancing condition may join the body (`None`: only a comment
+    // can end it — stacked statements, MSSQL's WAITFOR).
+    let (body, open_quote, balance) = match rng.gen_range(0..9) {
+        0 | 1 => {
+            let (t, open) = tautology(rng, q, parens);
+            (t, open, Some("AND"))
+        }
+        2 | 3 => {
+            let (u, from) = union(rng);
+            (u, false, Some(if from { "WHERE" } else { "AND" }))
+        }
+        4 => (stacked(rng), false, None),
+        5 => {
+            let t = time_based(rng);
+            let stacked = t.starts_with(';');
+            (t, false, (!stacked).then_some("AND"))
+        }
+        6 => (boolean_blind(rng), false, Some("AND")),
+        7 => (error_based(rng), false, Some("AND")),
+        // ORDER BY ends the query: only a comment can follow it.
+        _ => (format!(" ORDER BY {}", rng.gen_range(1..30)), false, None),
     };
     // Comment truncation alone (admin'--) is an attack too.
     if rng.gen_ratio(1, 12) && q.is_some() {
         return format!("{pre}{}", pick(rng, &["--", "#", "-- -", ";--"]));
     }
-    let term = terminator(rng, q);
+    if open_quote {
+        // `' OR 'a'='a`: the query's own closing quote completes it.
+        return format!("{pre}{body}");
+    }
+    let term = if balance.is_some() {
+        terminator(rng, q, balance, parens)
+    } else {
+        pick(rng, &["--", "-- -", "-- "]).to_string()
+    };
     format!("{pre}{body}{term}")
 }

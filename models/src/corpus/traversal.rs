@@ -66,19 +66,29 @@ pub fn generate(rng: &mut CorpusRng) -> String {
         }
         5 | 6 => format!("{}{}{null}", step.repeat(depth.max(2)), pick(rng, WINDOWS)),
         7 => format!("{}{}", step.repeat(depth.max(1)), pick(rng, APP)),
-        8 => format!(
-            "{}{}",
-            pick(rng, &["/", "file:///", "c:\\", "C:/"]),
-            pick(
-                rng,
-                &[
-                    "etc/passwd",
-                    "windows/win.ini",
-                    "boot.ini",
-                    "proc/self/environ"
-                ]
-            )
-        ),
+        // Absolute paths: Unix roots with Unix files, drives with Windows files.
+        8 => {
+            if rng.gen_bool(0.5) {
+                format!(
+                    "{}{}",
+                    pick(rng, &["/", "file:///"]),
+                    pick(rng, &["etc/passwd", "proc/self/environ", "etc/shadow"])
+                )
+            } else {
+                format!(
+                    "{}{}",
+                    pick(rng, &["c:\\", "C:/", "file:///c:/"]),
+                    pick(
+                        rng,
+                        &[
+                            "windows/win.ini",
+                            "boot.ini",
+                            "windows\\system32\\drivers\\etc\\hosts"
+                        ]
+                    )
+                )
+            }
+        }
         _ => format!(
             "php://filter/convert.base64-encode/resource={}",
             pick(rng, &["index.php", "../config.php", "/etc/passwd"])

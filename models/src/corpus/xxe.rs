@@ -33,7 +33,8 @@ pub fn generate(rng: &mut CorpusRng) -> String {
         2 => format!("{decl}<!DOCTYPE {root} [<!ENTITY % {ent} SYSTEM \"{target}\"> %{ent};]><{root}/>"),
         3 => format!("{decl}<!DOCTYPE {root} SYSTEM \"{target}\"><{root}>x</{root}>"),
         4 => {
-            let n = rng.gen_range(3..8);
+            // Five to ten levels of tenfold nesting: 30 KB to 3 GB expanded.
+            let n = rng.gen_range(5..11);
             let mut s = format!("{decl}<!DOCTYPE lolz [<!ENTITY lol \"lol\">");
             for i in 1..n {
                 let prev = if i == 1 { "lol".to_string() } else { format!("lol{}", i - 1) };
