@@ -29,3 +29,21 @@ pub struct AuditRecord {
     /// Hash of this record.
     pub hash: String,
 }
+
+/// Where lower crates (sandbox, models, sinks) report audit events without
+/// depending on the audit log's implementation (`sentinel_sinks::AuditLog`).
+///
+/// Implementations must be cheap to call and must not panic; failing to
+/// persist a record is the implementation's to report.
+pub trait AuditHook: Send + Sync {
+    /// Records that `actor` did `action` to `subject`, with `detail`.
+    fn audit(&self, actor: &str, action: &str, subject: &str, detail: serde_json::Value);
+}
+
+/// An [`AuditHook`] that discards everything (tests, one-shot commands).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoAudit;
+
+impl AuditHook for NoAudit {
+    fn audit(&self, _: &str, _: &str, _: &str, _: serde_json::Value) {}
+}

@@ -31,7 +31,7 @@ mod rule;
 mod sim;
 mod verdict;
 
-pub use audit::AuditRecord;
+pub use audit::{AuditHook, AuditRecord, NoAudit};
 pub use bytes::ByteString;
 pub use class::{ClassScores, ParseClassError, ThreatClass};
 pub use dead_letter::{DeadLetter, DeadLetterReason};

@@ -114,6 +114,28 @@ pub fn run(family: Family, payload: &str) -> Option<Outcome> {
     None
 }
 
+/// The names of the contexts (templates, server variants, parsers) the
+/// twin of `family` embeds a payload in.
+pub fn contexts(family: Family) -> Vec<&'static str> {
+    match family {
+        Family::Sql => sql::CONTEXTS.iter().map(|c| c.0).collect(),
+        Family::Xss => xss::CONTEXTS.iter().map(|c| c.0).collect(),
+        Family::Command => {
+            let mut v: Vec<&'static str> = shell::CONTEXTS.iter().map(|c| c.0).collect();
+            v.extend([
+                "cgi-environment",
+                "logged-value",
+                "template",
+                "php-include",
+                "eval",
+            ]);
+            v
+        }
+        Family::Traversal => traversal::VARIANTS.to_vec(),
+        Family::Xxe => vec!["xml-body"],
+    }
+}
+
 /// Runs `payload` in every twin; the families that were exploited.
 pub fn run_all(payload: &str) -> Vec<Outcome> {
     Family::ALL

@@ -46,7 +46,7 @@ const SENSITIVE: &[&str] = &[
 ];
 
 /// Server variants: how the name is mangled before joining.
-const VARIANTS: &[&str] = &[
+pub const VARIANTS: &[&str] = &[
     "join",
     "windows",
     "strip-dotdot-once",

@@ -1,0 +1,64 @@
+//! Sandbox limits and knobs.
+
+use serde::{Deserialize, Serialize};
+
+/// Limits applied to every simulation, and the engine's pool size.
+///
+/// In the configuration file this is the `[sandbox]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Wall-clock deadline of one simulation, ms (epoch interruption).
+    pub timeout_ms: u64,
+    /// Fuel budget of one simulation (about one unit per WebAssembly instruction).
+    pub fuel: u64,
+    /// Largest linear memory a guest may have, bytes.
+    pub memory_limit_bytes: usize,
+    /// Largest table a guest may have, elements.
+    pub table_elements: usize,
+    /// WebAssembly stack limit, bytes (deep recursion traps).
+    pub max_stack_bytes: usize,
+    /// Largest input (class + payload) passed to a guest, bytes.
+    pub max_input_bytes: usize,
+    /// Largest result a guest may return, bytes.
+    pub max_output_bytes: usize,
+    /// Instances that may run at once (pooling allocator slots).
+    pub pool_slots: u32,
+    /// Epoch tick, ms: how often running guests check the deadline and the panic button.
+    pub tick_ms: u64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            timeout_ms: 5_000,
+            fuel: 2_000_000_000,
+            memory_limit_bytes: 64 << 20,
+            table_elements: 10_000,
+            max_stack_bytes: 512 << 10,
+            max_input_bytes: 64 << 10,
+            max_output_bytes: 64 << 10,
+            pool_slots: 128,
+            tick_ms: 2,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// Checks that the limits make sense.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.timeout_ms == 0 || self.fuel == 0 || self.tick_ms == 0 {
+            return Err("sandbox timeout_ms, fuel and tick_ms must be positive".into());
+        }
+        if self.memory_limit_bytes < (1 << 16) {
+            return Err("sandbox memory_limit_bytes must be at least one 64 KiB page".into());
+        }
+        if self.pool_slots == 0 {
+            return Err("sandbox pool_slots must be positive".into());
+        }
+        if self.max_stack_bytes < (64 << 10) {
+            return Err("sandbox max_stack_bytes must be at least 64 KiB".into());
+        }
+        Ok(())
+    }
+}

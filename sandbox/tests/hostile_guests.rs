@@ -1,0 +1,255 @@
+//! Hostile guests: each is contained within its limit and reported, the
+//! host keeps serving, and modules that import anything are refused.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sentinel_sandbox::{Sandbox, SandboxConfig, SimFailure};
+use sentinel_schema::AuditHook;
+
+const REPORT: &str = r#"{"exploit":true,"context":"c","contexts":["c"],"evidence":["e"]}"#;
+
+/// A module speaking the ABI whose `sentinel_run` body is `body`.
+fn guest(extra: &str, body: &str) -> String {
+    let escaped = REPORT.replace('"', "\\\"");
+    format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (global $bump (mut i32) (i32.const 4096))
+  (data (i32.const 0) "{escaped}")
+  {extra}
+  (func (export "sentinel_abi_version") (result i32) i32.const 1)
+  (func (export "sentinel_alloc") (param $n i32) (result i32) (local $p i32)
+    global.get $bump local.set $p
+    global.get $bump local.get $n i32.add global.set $bump
+    local.get $p)
+  (func (export "sentinel_run") (param i32 i32) (result i64) {body}))"#
+    )
+}
+
+fn well_behaved() -> String {
+    guest("", &format!("i64.const {}", REPORT.len()))
+}
+
+/// What a hostile guest's failure must look like.
+type Expect = fn(&SimFailure) -> bool;
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(String, String)>>);
+
+impl AuditHook for Recorder {
+    fn audit(&self, _actor: &str, action: &str, subject: &str, _d: serde_json::Value) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((action.to_string(), subject.to_string()));
+    }
+}
+
+fn sandbox(cfg: SandboxConfig) -> (Sandbox, Arc<Recorder>) {
+    let audit = Arc::new(Recorder::default());
+    (Sandbox::new(cfg, audit.clone()).unwrap(), audit)
+}
+
+fn small_limits() -> SandboxConfig {
+    SandboxConfig {
+        timeout_ms: 300,
+        fuel: 50_000_000,
+        memory_limit_bytes: 4 << 20,
+        table_elements: 1_000,
+        pool_slots: 8,
+        ..SandboxConfig::default()
+    }
+}
+
+fn assert_still_serving(sb: &Sandbox) {
+    let ok = sb.load("ok", well_behaved().as_bytes(), None).unwrap();
+    let sim = sb.simulate(&ok, "sqli", b"x");
+    assert!(sim.report.unwrap().exploit);
+}
+
+#[test]
+fn well_behaved_guest_reports() {
+    let (sb, audit) = sandbox(small_limits());
+    let m = sb.load("ok", well_behaved().as_bytes(), None).unwrap();
+    let sim = sb.simulate(&m, "sqli", b"1' or '1'='1");
+    let r = sim.report.unwrap();
+    assert!(r.exploit);
+    assert_eq!(r.context.as_deref(), Some("c"));
+    assert!(sim.fuel_used > 0);
+    let h = sb.health();
+    assert_eq!(
+        (h.started, h.completed, h.exploits, h.running),
+        (1, 1, 1, 0)
+    );
+    let log = audit.0.lock().unwrap();
+    assert!(log
+        .iter()
+        .any(|(a, s)| a == "sandbox.module_loaded" && s == "ok"));
+}
+
+#[test]
+fn each_hostile_guest_is_contained() {
+    let cases: Vec<(&str, String, Expect)> = vec![
+        (
+            "infinite-loop-fuel",
+            guest("", "(loop $l (br $l)) i64.const 0"),
+            |f| matches!(f, SimFailure::OutOfFuel(_)),
+        ),
+        (
+            "memory-bomb",
+            guest(
+                "",
+                "(loop $l (drop (memory.grow (i32.const 16))) (br $l)) i64.const 0",
+            ),
+            |f| matches!(f, SimFailure::MemoryLimit(_)),
+        ),
+        (
+            "table-bomb",
+            guest(
+                "(table 1 funcref)",
+                "(loop $l (drop (table.grow (ref.null func) (i32.const 100))) (br $l)) i64.const 0",
+            ),
+            |f| matches!(f, SimFailure::TableLimit(_)),
+        ),
+        (
+            "unbounded-recursion",
+            guest("(func $f (call $f))", "call $f i64.const 0"),
+            |f| matches!(f, SimFailure::StackOverflow),
+        ),
+        ("huge-output", guest("", "i64.const 0x7fffffff"), |f| {
+            matches!(f, SimFailure::OutputTooLarge(..))
+        }),
+        (
+            "output-outside-memory",
+            guest("", "i64.const 0x7fff000000000100"),
+            |f| matches!(f, SimFailure::BadOutput(_)),
+        ),
+        ("trap", guest("", "unreachable"), |f| {
+            matches!(f, SimFailure::Trap(_))
+        }),
+        ("garbage-output", guest("", "i64.const 3"), |f| {
+            matches!(f, SimFailure::BadOutput(_))
+        }),
+    ];
+    let (sb, audit) = sandbox(small_limits());
+    for (name, wat, expected) in cases {
+        let m = sb.load(name, wat.as_bytes(), None).unwrap();
+        let t0 = Instant::now();
+        let sim = sb.simulate(&m, "sqli", b"payload");
+        let err = sim.report.expect_err(name);
+        assert!(expected(&err), "{name}: {err:?}");
+        // Contained well within the wall-clock deadline plus slack.
+        assert!(t0.elapsed() < Duration::from_secs(5), "{name}");
+        assert_still_serving(&sb);
+    }
+    let h = sb.health();
+    assert_eq!(h.failures, 8);
+    assert_eq!(h.running, 0);
+    let log = audit.0.lock().unwrap();
+    assert_eq!(
+        log.iter().filter(|(a, _)| a == "sandbox.contained").count(),
+        8
+    );
+}
+
+#[test]
+fn wall_clock_deadline_stops_a_guest_with_fuel_to_burn() {
+    let (sb, _) = sandbox(SandboxConfig {
+        timeout_ms: 100,
+        fuel: u64::MAX / 2,
+        pool_slots: 4,
+        ..SandboxConfig::default()
+    });
+    let m = sb
+        .load(
+            "spin",
+            guest("", "(loop $l (br $l)) i64.const 0").as_bytes(),
+            None,
+        )
+        .unwrap();
+    let t0 = Instant::now();
+    let sim = sb.simulate(&m, "xss", b"x");
+    assert_eq!(sim.report, Err(SimFailure::Timeout(100)));
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(100) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn oversized_input_is_refused_before_running() {
+    let (sb, _) = sandbox(SandboxConfig {
+        max_input_bytes: 16,
+        pool_slots: 4,
+        ..SandboxConfig::default()
+    });
+    let m = sb.load("ok", well_behaved().as_bytes(), None).unwrap();
+    let sim = sb.simulate(&m, "sqli", &[b'a'; 64]);
+    assert!(matches!(sim.report, Err(SimFailure::InputTooLarge(69, 16))));
+}
+
+#[test]
+fn modules_importing_anything_are_refused() {
+    let (sb, audit) = sandbox(small_limits());
+    for (name, extra) in [
+        ("env-import", r#"(import "env" "now" (func))"#),
+        (
+            "wasi-import",
+            r#"(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#,
+        ),
+        ("memory-import", r#"(import "env" "mem2" (global i32))"#),
+    ] {
+        // Imports must come first in a module.
+        let wat = well_behaved().replacen("(module", &format!("(module {extra}"), 1);
+        let err = sb.load(name, wat.as_bytes(), None).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("allows no imports"),
+            "{name}: {err:#}"
+        );
+    }
+    let missing = r#"(module (memory (export "memory") 1)
+        (func (export "sentinel_abi_version") (result i32) i32.const 1))"#;
+    let err = sb.load("no-run", missing.as_bytes(), None).unwrap_err();
+    assert!(format!("{err:#}").contains("must export"), "{err:#}");
+    let wrong_version =
+        well_behaved().replace("(result i32) i32.const 1)", "(result i32) i32.const 7)");
+    let err = sb.load("v7", wrong_version.as_bytes(), None).unwrap_err();
+    assert!(format!("{err:#}").contains("ABI version 7"), "{err:#}");
+    assert!(sb.load("junk", b"\0asm junk", None).is_err());
+    let log = audit.0.lock().unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|(a, _)| a == "sandbox.module_refused")
+            .count(),
+        6
+    );
+}
+
+#[test]
+fn compiled_modules_are_cached_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sb, audit) = sandbox(small_limits());
+    sb.load("ok", well_behaved().as_bytes(), Some(dir.path()))
+        .unwrap();
+    let m = sb
+        .load("ok", well_behaved().as_bytes(), Some(dir.path()))
+        .unwrap();
+    assert!(sb.simulate(&m, "sqli", b"x").report.unwrap().exploit);
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    // A corrupt cache entry is rebuilt, not trusted.
+    let path = files[0].as_ref().unwrap().path();
+    std::fs::write(&path, b"garbage").unwrap();
+    let m = sb
+        .load("ok", well_behaved().as_bytes(), Some(dir.path()))
+        .unwrap();
+    assert!(sb.simulate(&m, "sqli", b"x").report.unwrap().exploit);
+    let log = audit.0.lock().unwrap();
+    let loaded: Vec<_> = log
+        .iter()
+        .filter(|(a, _)| a == "sandbox.module_loaded")
+        .collect();
+    assert_eq!(loaded.len(), 3);
+}
