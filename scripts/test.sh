@@ -13,6 +13,11 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 
+step "WebAssembly target (the threat-twin guests are built from source)"
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+
 step "test services"
 # A real Kafka-compatible broker (tansu) for the Kafka tests, cached in ~/.cargo/bin.
 if command -v tansu >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/tansu" ]; then

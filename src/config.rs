@@ -18,7 +18,9 @@ use sentinel_models::ModelsConfig;
 use sentinel_operators::enrich::EnrichmentConfig;
 use sentinel_operators::infer::InferConfig;
 use sentinel_operators::policy::PolicyConfig;
+use sentinel_operators::simulate::SimulateConfig;
 use sentinel_operators::window::WindowConfig;
+use sentinel_sandbox::SandboxConfig;
 use sentinel_sources::evidence_store::EvidenceStoreConfig;
 
 /// The whole configuration (`sentinel.toml`).
@@ -55,6 +57,12 @@ pub struct SentinelConfig {
     /// Evidence packages: object stores and trusted signing keys.
     #[serde(default)]
     pub evidence_store: EvidenceStoreConfig,
+    /// Threat-twin sandbox limits.
+    #[serde(default)]
+    pub sandbox: SandboxConfig,
+    /// Which verdicts and payloads are simulated.
+    #[serde(default)]
+    pub simulate: SimulateConfig,
 }
 
 fn default_data_dir() -> PathBuf {

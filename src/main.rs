@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod models_open;
 mod progress;
+mod sandbox_open;
 mod summary;
 
 use clap::Parser;

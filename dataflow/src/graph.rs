@@ -13,11 +13,13 @@ use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::infer::InferConfig;
 use sentinel_operators::policy::{PolicyConfig, RuleRegistry};
-use sentinel_operators::rulegen::{candidates, RuleCandidate};
+use sentinel_operators::rulegen::{candidates_with_sims, RuleCandidate};
+use sentinel_operators::simulate::{simulate_verdict, SimulateConfig, Simulator};
 use sentinel_operators::timely_ops::{OrderedSink, ScoreBehaviour, SortKey, TimeStash};
 use sentinel_operators::window::WindowConfig;
 use sentinel_schema::{
-    DeadLetter, EvidenceEvent, EvidenceReady, Provenance, Verdict, WafRule, SCHEMA_VERSION,
+    DeadLetter, EvidenceEvent, EvidenceReady, Provenance, SimResult, Verdict, WafRule,
+    SCHEMA_VERSION,
 };
 use sentinel_sinks::OutputKind;
 
@@ -34,6 +36,8 @@ pub struct GraphConfig {
     pub infer: InferConfig,
     /// Rule policy.
     pub policy: PolicyConfig,
+    /// Threat-twin simulation of `simulate` verdicts.
+    pub simulate: SimulateConfig,
     /// Timestamp bucket width, ms.
     pub bucket_ms: u64,
 }
@@ -94,16 +98,19 @@ pub struct GraphOutputs<'scope> {
     pub verdicts: OutStream<'scope>,
     /// Rules (`events.rule_generated`).
     pub rules: OutStream<'scope>,
+    /// Simulation results (`events.sim_result`).
+    pub sim_results: OutStream<'scope>,
 }
 
 impl<'scope> GraphOutputs<'scope> {
     /// The streams with the output kind each one carries.
-    pub fn into_streams(self) -> [(OutputKind, OutStream<'scope>); 4] {
+    pub fn into_streams(self) -> [(OutputKind, OutStream<'scope>); 5] {
         [
             (OutputKind::DeadLetters, self.dead_letters),
             (OutputKind::EvidenceReady, self.evidence_ready),
             (OutputKind::Verdicts, self.verdicts),
             (OutputKind::Rules, self.rules),
+            (OutputKind::SimResults, self.sim_results),
         ]
     }
 
@@ -132,6 +139,7 @@ pub fn build_analysis<'scope>(
     config: GraphConfig,
     models: Arc<ModelBundle>,
     enrichment: Arc<EnrichmentTables>,
+    simulator: Option<Arc<Simulator>>,
     counters: Arc<Counters>,
 ) -> GraphOutputs<'scope> {
     let (events, dead): (
@@ -209,24 +217,56 @@ pub fn build_analysis<'scope>(
         counters.window.clone(),
     );
 
+    // Simulation of `simulate` verdicts, on the worker that scored them
+    // (the findings' raw values never leave it).
+    let sim_config = config.simulate;
     let c = counters.clone();
-    let verdict_out = verdicts.clone().map(move |v: Verdict| {
-        c.verdict(v.decision, v.label);
-        (
-            key(&v.provenance, v.event_time_ms, 0),
-            OutRecord {
-                key: v.evidence_id.clone(),
-                value: json(&v),
-            },
-        )
+    let verdicts = verdicts.map(move |v: Verdict| {
+        let sims = match &simulator {
+            Some(s) => simulate_verdict(s, &v, &sim_config),
+            None => Vec::new(),
+        };
+        for s in &sims {
+            c.simulation(s.exploit, s.error.is_some());
+        }
+        (v, sims)
     });
+    let sim_results = verdicts
+        .clone()
+        .flat_map(|(v, sims): (Verdict, Vec<SimResult>)| {
+            sims.into_iter().enumerate().map(move |(i, s)| {
+                (
+                    key(&v.provenance, v.event_time_ms, i as u32),
+                    OutRecord {
+                        key: s.evidence_id.clone(),
+                        value: json(&s),
+                    },
+                )
+            })
+        });
+
+    let c = counters.clone();
+    let verdict_out = verdicts
+        .clone()
+        .map(move |(v, _): (Verdict, Vec<SimResult>)| {
+            c.verdict(v.decision, v.label);
+            (
+                key(&v.provenance, v.event_time_ms, 0),
+                OutRecord {
+                    key: v.evidence_id.clone(),
+                    value: json(&v),
+                },
+            )
+        });
 
     // Rule generation, then policy on worker 0 in a deterministic order.
     let min_score = config.infer.tag_threshold;
     let policy = config.policy;
     let c = counters.clone();
     let rules = verdicts
-        .flat_map(move |v: Verdict| candidates(&v, min_score))
+        .flat_map(move |(v, sims): (Verdict, Vec<SimResult>)| {
+            candidates_with_sims(&v, min_score, &sims)
+        })
         .unary_frontier(
             ExchangePact::new(|_: &RuleCandidate| 0u64),
             "RulePolicy",
@@ -273,5 +313,6 @@ pub fn build_analysis<'scope>(
         evidence_ready,
         verdicts: verdict_out,
         rules,
+        sim_results,
     }
 }

@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 
 use sentinel_models::ModelBundle;
 use sentinel_operators::enrich::EnrichmentTables;
+use sentinel_operators::simulate::Simulator;
 use sentinel_schema::WafRule;
 use sentinel_sinks::{render_rules_conf, write_atomically, JsonlFile, OutputDir, OutputKind};
 
@@ -36,6 +37,8 @@ pub struct ReplayConfig {
     pub enrichment: Arc<EnrichmentTables>,
     /// Where evidence packages are fetched from and how they are verified.
     pub evidence_store: EvidenceStoreConfig,
+    /// The threat-twin sandbox (`None`: no simulation).
+    pub simulator: Option<Arc<Simulator>>,
 }
 
 /// What a replay did.
@@ -164,12 +167,20 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
         let sinks = sinks.clone();
         let models = config.models.clone();
         let enrichment = config.enrichment.clone();
+        let simulator = config.simulator.clone();
         worker.dataflow::<u64, _, _>(|scope| {
             let envelopes = file_source(scope, &inputs, config.source, counters.clone(), errors);
             let envelopes =
                 verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
-            build_analysis(envelopes, config.graph, models, enrichment, counters)
-                .write_ordered(sinks.as_ref(), index);
+            build_analysis(
+                envelopes,
+                config.graph,
+                models,
+                enrichment,
+                simulator,
+                counters,
+            )
+            .write_ordered(sinks.as_ref(), index);
         });
         while worker.has_dataflows() {
             worker.step_or_park(Some(Duration::from_millis(50)));

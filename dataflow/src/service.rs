@@ -11,6 +11,7 @@ use timely::dataflow::operators::probe::Handle as ProbeHandle;
 
 use sentinel_models::ModelBundle;
 use sentinel_operators::enrich::EnrichmentTables;
+use sentinel_operators::simulate::Simulator;
 use sentinel_schema::SCHEMA_VERSION;
 use sentinel_sinks::kafka::{KafkaProducer, ProducerSettings};
 use sentinel_sources::kafka::check_reachable;
@@ -43,6 +44,8 @@ pub struct ServiceConfig {
     pub connect_timeout: Duration,
     /// Where evidence packages are fetched from and how they are verified.
     pub evidence_store: EvidenceStoreConfig,
+    /// The threat-twin sandbox (`None`: no simulation).
+    pub simulator: Option<Arc<Simulator>>,
 }
 
 /// How a service run ended.
@@ -106,6 +109,7 @@ pub fn run_service(
                 config.graph,
                 config.models.clone(),
                 config.enrichment.clone(),
+                config.simulator.clone(),
                 counters.clone(),
             )
             .write_kafka(

@@ -22,6 +22,12 @@ pub struct Counters {
     pub packages_verified: AtomicU64,
     /// Evidence packages rejected (unavailable, hash mismatch, bad signature).
     pub packages_rejected: AtomicU64,
+    /// Threat-twin simulations run.
+    pub simulations: AtomicU64,
+    /// Of those, confirmed exploits.
+    pub exploits_confirmed: AtomicU64,
+    /// Of those, failures (timeout, fuel, trap, refused by the panic button).
+    pub simulation_failures: AtomicU64,
     /// Verdicts by decision and label.
     by_outcome: Mutex<BTreeMap<(Decision, ThreatClass), u64>>,
     /// Dead letters by reason.
@@ -48,7 +54,18 @@ impl Counters {
         }
     }
 
-    /// Counts a rule.
+    /// Counts a threat-twin simulation.
+    pub fn simulation(&self, exploit: bool, failed: bool) {
+        self.simulations.fetch_add(1, Ordering::Relaxed);
+        if exploit {
+            self.exploits_confirmed.fetch_add(1, Ordering::Relaxed);
+        }
+        if failed {
+            self.simulation_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a rule by its policy status.
     pub fn rule(&self, status: RuleStatus) {
         if let Ok(mut m) = self.rules.lock() {
             *m.entry(status).or_default() += 1;

@@ -34,7 +34,13 @@ pub struct PayloadFinding {
     pub signatures: Vec<u16>,
     /// The normalized value (at most 256 characters).
     pub normalized: String,
+    /// The value as extracted (lossy UTF-8, at most [`RAW_BYTES`] bytes),
+    /// for the threat twins.
+    pub raw: String,
 }
+
+/// How much of a finding's raw value travels on to simulation.
+pub const RAW_BYTES: usize = 4096;
 
 impl PayloadFinding {
     /// The top attack class and its score.
@@ -239,6 +245,7 @@ impl EventAnalyzer {
                     scores: memo.scores.rounded(),
                     signatures: memo.signatures,
                     normalized: memo.normalized,
+                    raw: String::from_utf8_lossy(&p.raw[..p.raw.len().min(RAW_BYTES)]).into_owned(),
                 });
             }
         }
@@ -266,6 +273,7 @@ impl EventAnalyzer {
                     "{csrf_reason}: {} with cookies and no anti-CSRF token",
                     extraction.summary.method
                 ),
+                raw: String::new(),
             });
         }
         scores.benign = 1.0 - scores.max_attack();

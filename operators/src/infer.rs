@@ -161,6 +161,7 @@ pub fn verdict(
                     .filter_map(|i| SIGNATURES.get(*i as usize).map(|s| s.id.to_string()))
                     .collect(),
                 normalized: f.normalized.clone(),
+                raw: f.raw.clone(),
             }
         })
         .collect();

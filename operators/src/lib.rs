@@ -25,6 +25,7 @@ pub mod policy;
 pub mod profile_learn;
 pub mod profile_params;
 pub mod rulegen;
+pub mod simulate;
 pub mod timely_ops;
 pub mod validate;
 pub mod window;

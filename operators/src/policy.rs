@@ -141,7 +141,7 @@ impl RuleRegistry {
                 severity: severity(c.class).into(),
                 provenance: RuleProvenance {
                     evidence_ids: vec![c.evidence_id],
-                    sim_ids: vec![],
+                    sim_ids: c.sim_ids,
                     samples: vec![c.sample],
                     model_version: c.model_version,
                 },
@@ -183,6 +183,7 @@ mod tests {
             model_version: "m".into(),
             event_time_ms: 0,
             order: (0, String::new(), -1, 0),
+            sim_ids: vec![],
         }
     }
 

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use sentinel_models::signatures::by_id;
-use sentinel_schema::{Finding, PayloadLocation, ThreatClass, Verdict};
+use sentinel_schema::{Finding, PayloadLocation, SimResult, ThreatClass, Verdict};
 
 use crate::infer::stable_id;
 
@@ -55,6 +55,9 @@ pub struct RuleCandidate {
     pub event_time_ms: i64,
     /// Ordering key of the evidence (source, partition, offset) for deterministic processing.
     pub order: (i64, String, i32, u64),
+    /// Simulations that confirmed the payload.
+    #[serde(default)]
+    pub sim_ids: Vec<String>,
 }
 
 /// Characters allowed in a variable selector name (`ARGS:name`).
@@ -152,17 +155,47 @@ pub fn candidates_for(
             verdict.provenance.partition.unwrap_or(-1),
             verdict.provenance.offset,
         ),
+        sim_ids: Vec::new(),
     })
+}
+
+/// Adjusts a candidate by the simulations of its payload: a confirmed
+/// exploit halves the remaining doubt (and is cited in the provenance); a
+/// twin that ran and was not exploited costs a fifth of the confidence;
+/// failed simulations change nothing.
+pub fn apply_simulations(c: &mut RuleCandidate, finding: &Finding, sims: &[SimResult]) {
+    for s in sims
+        .iter()
+        .filter(|s| s.location == finding.location && s.class == finding.label)
+    {
+        if s.exploit {
+            c.confidence = 1.0 - (1.0 - c.confidence) * 0.5;
+            c.sim_ids.push(s.sim_id.clone());
+        } else if s.error.is_none() {
+            c.confidence *= 0.8;
+        }
+    }
+    c.confidence = (c.confidence * 10_000.0).round() / 10_000.0;
 }
 
 /// Rule candidates for a verdict (one per offending payload, deduplicated by rule id).
 pub fn candidates(verdict: &Verdict, min_score: f32) -> Vec<RuleCandidate> {
+    candidates_with_sims(verdict, min_score, &[])
+}
+
+/// Rule candidates for a verdict whose payloads were simulated (`sims`).
+pub fn candidates_with_sims(
+    verdict: &Verdict,
+    min_score: f32,
+    sims: &[SimResult],
+) -> Vec<RuleCandidate> {
     if verdict.decision == sentinel_schema::Decision::Benign {
         return Vec::new();
     }
     let mut out: Vec<RuleCandidate> = Vec::new();
     for f in &verdict.findings {
-        if let Some(c) = candidates_for(verdict, f, min_score) {
+        if let Some(mut c) = candidates_for(verdict, f, min_score) {
+            apply_simulations(&mut c, f, sims);
             if !out.iter().any(|o| o.rule_id == c.rule_id) {
                 out.push(c);
             }
@@ -192,5 +225,63 @@ mod tests {
         );
         assert_eq!(variable_for(&PayloadLocation::Json("/a".into())), "ARGS");
         assert_eq!(variable_for(&PayloadLocation::Path), "REQUEST_FILENAME");
+    }
+
+    #[test]
+    fn simulations_move_confidence() {
+        let f = Finding {
+            location: PayloadLocation::Query("q".into()),
+            label: ThreatClass::Sqli,
+            score: 0.9,
+            signatures: vec![],
+            normalized: "x".into(),
+            raw: "x".into(),
+        };
+        let base = RuleCandidate {
+            rule_id: "r".into(),
+            class: ThreatClass::Sqli,
+            variables: vec![],
+            operator: "rx".into(),
+            pattern: "x".into(),
+            signature: "s".into(),
+            confidence: 0.8,
+            evidence_id: "e".into(),
+            sample: "x".into(),
+            model_version: "m".into(),
+            event_time_ms: 0,
+            order: (0, String::new(), -1, 0),
+            sim_ids: vec![],
+        };
+        let sim = |exploit: bool, error: Option<&str>, loc: &str| SimResult {
+            sim_id: "s1".into(),
+            evidence_id: "e".into(),
+            verdict_id: "v".into(),
+            twin: "sql".into(),
+            class: ThreatClass::Sqli,
+            location: PayloadLocation::Query(loc.into()),
+            contexts_tried: vec![],
+            exploit,
+            broken_context: None,
+            score: if exploit { 1.0 } else { 0.0 },
+            evidence: vec![],
+            error: error.map(String::from),
+            duration_us: 0,
+            fuel_used: 0,
+            schema_version: 1,
+            provenance: Default::default(),
+        };
+        let mut c = base.clone();
+        apply_simulations(&mut c, &f, &[sim(true, None, "q")]);
+        assert_eq!((c.confidence, c.sim_ids.len()), (0.9, 1));
+        let mut c = base.clone();
+        apply_simulations(&mut c, &f, &[sim(false, None, "q")]);
+        assert_eq!((c.confidence, c.sim_ids.len()), (0.64, 0));
+        let mut c = base.clone();
+        apply_simulations(
+            &mut c,
+            &f,
+            &[sim(false, Some("timeout"), "q"), sim(true, None, "other")],
+        );
+        assert_eq!(c, base);
     }
 }

@@ -46,6 +46,12 @@ pub struct Finding {
     pub signatures: Vec<String>,
     /// The normalized payload (at most 256 characters).
     pub normalized: String,
+    /// The payload as extracted (lossy UTF-8, at most 4 KiB): what the
+    /// threat twins replay. Inside the graph only — never serialized, so
+    /// verdict records do not carry raw request data.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub raw: String,
 }
 
 /// The verdict on one evidence event. Every input yields exactly one verdict

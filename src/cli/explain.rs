@@ -221,6 +221,7 @@ fn explain_by_replay(a: &ExplainArgs, id: &str) -> anyhow::Result<Verdict> {
             models,
             enrichment: Arc::new(EnrichmentTables::default()),
             evidence_store: Default::default(),
+            simulator: None,
         },
         Arc::new(Counters::default()),
     )?;

@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod audit;
 mod classify;
 pub mod dataset;
 mod eval;
@@ -11,6 +12,7 @@ mod publish;
 mod record;
 mod replay;
 mod run;
+mod simulate;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -104,6 +106,20 @@ enum Command {
     ///
     /// Example: sentinel explain --events examples/sample.jsonl --evidence-id ev-0042 --html report.html
     Explain(explain::ExplainArgs),
+    /// Replay payloads in the threat twins (WebAssembly sandboxes): does the
+    /// payload really exploit a query, page, command line, file path or XML
+    /// parser built from it? Prints the context that broke and the evidence.
+    ///
+    /// Example: sentinel simulate --class sqli "1' OR '1'='1"
+    Simulate(simulate::SimulateArgs),
+    /// The sandbox: run payloads in a user twin module, check a module.
+    ///
+    /// Example: sentinel sandbox run --module app.wasm --class sqli "1' OR '1'='1"
+    Sandbox(simulate::SandboxArgs),
+    /// The hash-chained audit log: verify the chain, show the last records.
+    ///
+    /// Example: sentinel audit verify
+    Audit(audit::AuditArgs),
 }
 
 /// The data directory option shared by the model commands.
@@ -129,6 +145,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Dataset(a) => dataset::run(a),
         Command::Profile(a) => profile::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Simulate(a) => simulate::run(a),
+        Command::Sandbox(a) => simulate::run_sandbox(a),
+        Command::Audit(a) => audit::run(a),
     }
 }
 

@@ -121,11 +121,22 @@ pub struct ReplayArgs {
     /// Reputation list as NAME=FILE with `CIDR[,label]` lines (repeatable).
     #[arg(long, value_name = "NAME=FILE")]
     reputation: Vec<String>,
+    /// Do not replay `simulate` verdicts' payloads in the threat twins.
+    #[arg(long)]
+    no_simulate: bool,
+    /// A user twin module (`.wasm` or `.wat`, sandbox ABI v1) instead of the built-in twins.
+    #[arg(long, value_name = "FILE")]
+    twin_module: Option<PathBuf>,
+    /// Record each simulation's wall time in `sim_results.jsonl` (the file
+    /// is then no longer byte-identical from run to run).
+    #[arg(long)]
+    sim_timing: bool,
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
     /// Configuration file to take [evidence_store] (object stores, trusted
-    /// signing keys) and [enrichment] from; --geo/--asn/--reputation add to it.
+    /// signing keys), [enrichment], [sandbox] and [simulate] from;
+    /// --geo/--asn/--reputation add to it.
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
 }
@@ -248,6 +259,25 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
     if !a.quiet {
         eprintln!("sentinel: models: {}", models.describe());
     }
+    let mut simulate = file_config.as_ref().map(|c| c.simulate).unwrap_or_default();
+    simulate.enabled &= !a.no_simulate;
+    simulate.record_timing |= a.sim_timing;
+    let simulator = if simulate.enabled {
+        let audit = crate::sandbox_open::open_audit(&data_dir)?;
+        let sandbox_config = file_config
+            .as_ref()
+            .map(|c| c.sandbox.clone())
+            .unwrap_or_default();
+        Some(crate::sandbox_open::open_simulator(
+            &data_dir,
+            &sandbox_config,
+            a.twin_module.as_deref(),
+            audit,
+            a.quiet,
+        )?)
+    } else {
+        None
+    };
     let config = ReplayConfig {
         inputs,
         out: a.out.clone(),
@@ -264,12 +294,14 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
                 ..WindowConfig::default()
             },
             infer,
+            simulate,
             bucket_ms: a.bucket_ms.max(1),
             ..GraphConfig::default()
         },
         models,
         enrichment: Arc::new(tables),
         evidence_store: file_config.map(|c| c.evidence_store).unwrap_or_default(),
+        simulator,
     };
     let counters = Arc::new(Counters::default());
     let progress = Progress::start(counters.clone(), total_bytes, a.quiet);

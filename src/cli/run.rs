@@ -43,6 +43,18 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let workers = a.workers.unwrap_or(cfg.pipeline.workers);
     let models = crate::models_open::open_models(&cfg.data_dir, &cfg.models, false)?;
     eprintln!("sentinel: models: {}", models.describe());
+    let simulator = if cfg.simulate.enabled {
+        let audit = crate::sandbox_open::open_audit(&cfg.data_dir)?;
+        Some(crate::sandbox_open::open_simulator(
+            &cfg.data_dir,
+            &cfg.sandbox,
+            None,
+            audit,
+            true,
+        )?)
+    } else {
+        None
+    };
     let service = ServiceConfig {
         workers,
         source: KafkaSourceSettings {
@@ -68,6 +80,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
             window: cfg.window,
             infer: cfg.inference,
             policy: cfg.policy,
+            simulate: cfg.simulate,
             bucket_ms: cfg.pipeline.bucket_ms.max(1),
             ..GraphConfig::default()
         },
@@ -76,6 +89,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         shutdown: shutdown.clone(),
         connect_timeout: Duration::from_millis(cfg.kafka.connect_timeout_ms),
         evidence_store: cfg.evidence_store.clone(),
+        simulator,
     };
     let counters = Arc::new(Counters::default());
     eprintln!(

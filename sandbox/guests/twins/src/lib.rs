@@ -35,6 +35,7 @@ pub mod decode;
 pub mod log4j;
 pub mod shell;
 pub mod sql;
+mod sql_refs;
 pub mod traversal;
 pub mod xss;
 pub mod xxe;

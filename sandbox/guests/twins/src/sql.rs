@@ -307,12 +307,21 @@ pub fn run(payload: &str) -> Option<Outcome> {
     let number_like = payload
         .trim_start()
         .starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | '('));
-    for (dialect_name, dialect) in dialects() {
-        for (context, template, harmless, numeric) in CONTEXTS {
+    let backslash = payload.contains('\\');
+    let refs = references();
+    for (d, (dialect_name, dialect)) in dialects().into_iter().enumerate() {
+        for (c, (context, template, _, numeric)) in CONTEXTS.iter().enumerate() {
             if *numeric && !number_like {
                 continue;
             }
-            let Some(reference) = parse(dialect.as_ref(), &template.replace("{}", harmless)) else {
+            // Inside a quoted literal, only the closing quote or a backslash
+            // escape can leave it: without either the structure cannot change.
+            if let Some(q) = slot_quote(template) {
+                if !backslash && !payload.contains(q) {
+                    continue;
+                }
+            }
+            let Some((ref_statements, ref_shape, ref_truncated)) = refs[d][c] else {
                 continue;
             };
             let query = template.replace("{}", payload);
@@ -326,33 +335,127 @@ pub fn run(payload: &str) -> Option<Outcome> {
                 }
                 continue;
             };
-            let (n, m) = (attacked.len(), reference.len());
-            let (a, r) = (shape(attacked), shape(reference));
-            if n == m && a == r {
+            let n = attacked.len();
+            let a = shape(attacked);
+            if n == ref_statements && a == ref_shape {
                 continue;
             }
-            if *numeric && n == 1 {
+            if *numeric && n == 1 && ref_truncated == Some(a.as_str()) {
                 // An unquoted slot: a value that merely ends the query early
                 // (`J3F#7`, a `#` or `--` in free text) is not an attack.
-                let cut = &template[..template.find("{}").unwrap_or(template.len())];
-                let truncated = parse(dialect.as_ref(), &format!("{cut}{harmless}")).map(shape);
-                if truncated.as_deref() == Some(a.as_str()) {
-                    continue;
-                }
+                continue;
             }
             return Some(Outcome {
                 family: Family::Sql,
                 context,
-                evidence: format!("{dialect_name}: the query became `{a}` instead of `{r}`"),
+                evidence: format!(
+                    "{dialect_name}: the query became `{a}` instead of `{ref_shape}`"
+                ),
             });
         }
     }
     None
 }
 
+/// The quote that opens a template's slot (`None` for unquoted slots).
+fn slot_quote(template: &str) -> Option<char> {
+    let before = &template[..template.find("{}")?];
+    let q = before.chars().rev().find(|c| matches!(c, '\'' | '"'))?;
+    // Open only when the prefix has an odd number of that quote.
+    (before.matches(q).count() % 2 == 1).then_some(q)
+}
+
+/// A template's parse with its harmless value: statement count, shape,
+/// and for unquoted slots the shape of the query cut at the slot.
+pub(crate) type Reference = (usize, &'static str, Option<&'static str>);
+
+/// A computed reference (owned strings).
+pub type ComputedReference = (usize, String, Option<String>);
+
+/// The reference table's type: per dialect, per context.
+pub(crate) type ReferenceTable = [[Option<Reference>; CONTEXT_COUNT]; DIALECT_COUNT];
+
+/// References per dialect and context, precomputed (`sql_refs.rs`, checked
+/// by a test against [`compute_references`]): a WebAssembly guest runs each
+/// simulation in a fresh instance, where a lazily computed table would be
+/// rebuilt — 60 parses — every time.
+fn references() -> &'static ReferenceTable {
+    &crate::sql_refs::REFERENCES
+}
+
+/// Number of templates.
+pub const CONTEXT_COUNT: usize = CONTEXTS.len();
+/// Number of dialects.
+pub const DIALECT_COUNT: usize = 5;
+
+/// Computes the reference table (what `sql_refs.rs` holds).
+pub fn compute_references() -> Vec<Vec<Option<ComputedReference>>> {
+    dialects()
+        .iter()
+        .map(|(_, dialect)| {
+            CONTEXTS
+                .iter()
+                .map(|(_, template, harmless, numeric)| {
+                    let r = parse(dialect.as_ref(), &template.replace("{}", harmless))?;
+                    let truncated = if *numeric {
+                        let cut = &template[..template.find("{}").unwrap_or(template.len())];
+                        parse(dialect.as_ref(), &format!("{cut}{harmless}")).map(shape)
+                    } else {
+                        None
+                    };
+                    Some((r.len(), shape(r), truncated))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Renders the reference table as the source of `sql_refs.rs`.
+pub fn render_references() -> String {
+    let mut out = String::from(
+        "//! Generated by `sql::render_references` (the test `sql::tests::reference_table_is_current`\n\
+         //! checks it; run it with `SENTINEL_BLESS=1` to regenerate). Do not edit.\n\n\
+         /// Per dialect, per context: (statements, shape, truncated shape).\n\
+         #[rustfmt::skip]\n\
+         pub(crate) static REFERENCES: crate::sql::ReferenceTable = [\n",
+    );
+    for d in compute_references() {
+        out.push_str("    [\n");
+        for c in d {
+            match c {
+                None => out.push_str("        None,\n"),
+                Some((n, shape, t)) => out.push_str(&format!(
+                    "        Some(({n}, {shape:?}, {})),\n",
+                    match t {
+                        Some(t) => format!("Some({t:?})"),
+                        None => "None".into(),
+                    }
+                )),
+            }
+        }
+        out.push_str("    ],\n");
+    }
+    out.push_str("];\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reference_table_is_current() {
+        let text = render_references();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/sql_refs.rs");
+        if std::env::var_os("SENTINEL_BLESS").is_some() {
+            std::fs::write(path, &text).unwrap();
+        }
+        let current = std::fs::read_to_string(path).unwrap();
+        assert!(
+            current == text,
+            "src/sql_refs.rs is stale: rerun this test with SENTINEL_BLESS=1"
+        );
+    }
 
     #[test]
     fn injections_change_the_query() {
