@@ -112,6 +112,20 @@ pub fn write_replay_summary(
         }
         writeln!(w, "{t}")?;
     }
+    let sims = c.simulations.load(Ordering::Relaxed);
+    if sims > 0 {
+        let mut t = table(&["threat-twin simulations", "count"]);
+        t.add_row(vec![Cell::new("run"), num(sims)]);
+        t.add_row(vec![
+            Cell::new("exploit confirmed"),
+            num(c.exploits_confirmed.load(Ordering::Relaxed)),
+        ]);
+        t.add_row(vec![
+            Cell::new("failed (limit, trap, refused)"),
+            num(c.simulation_failures.load(Ordering::Relaxed)),
+        ]);
+        writeln!(w, "{t}")?;
+    }
     let mut t = table(&["output", "records"]);
     for (kind, n) in &s.written {
         t.add_row(vec![

@@ -75,3 +75,25 @@ pub fn bench_models(kind: &str) -> anyhow::Result<std::sync::Arc<sentinel_models
         other => anyhow::bail!("unknown models {other:?}: use rules or full"),
     }
 }
+
+/// The threat-twin simulator the bench graphs run with the full models
+/// (`None` with the rules alone, as `--no-simulate` would).
+pub fn bench_simulator(
+    kind: &str,
+) -> anyhow::Result<Option<std::sync::Arc<sentinel_operators::simulate::Simulator>>> {
+    if kind != "full" {
+        return Ok(None);
+    }
+    let sandbox = sentinel_sandbox::Sandbox::new(
+        sentinel_sandbox::SandboxConfig::default(),
+        std::sync::Arc::new(sentinel_schema::NoAudit),
+    )?;
+    let cache = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/bench-data/sandbox/cache"
+    ));
+    let module = sandbox.twins(Some(&cache))?;
+    Ok(Some(sentinel_operators::simulate::Simulator::new(
+        sandbox, module,
+    )))
+}

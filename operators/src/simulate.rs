@@ -167,6 +167,7 @@ mod tests {
             "verdict_id": "v1", "evidence_id": "e1", "event_time_ms": 0, "client_key": "c",
             "decision": "simulate", "label": "sqli", "score": 0.9, "payload_score": 0.9,
             "behaviour_score": 0.0, "findings": [], "model_version": "m",
+            "class_scores": sentinel_schema::ClassScores::default(), "payload_count": 1,
             "schema_version": SCHEMA_VERSION,
             "provenance": Provenance { source: "s".into(), partition: None, offset: 0 },
         }))

@@ -38,6 +38,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let bundle = sentinel_benches::bench_models(&models)?;
+    let simulator = sentinel_benches::bench_simulator(&models)?;
     println!(
         "replay-bench: {} ({} runs per worker count; models: {})",
         file.display(),
@@ -67,6 +68,7 @@ fn main() -> anyhow::Result<()> {
                     models: bundle.clone(),
                     enrichment: Arc::new(EnrichmentTables::default()),
                     evidence_store: Default::default(),
+                    simulator: simulator.clone(),
                 },
                 counters.clone(),
             )?;

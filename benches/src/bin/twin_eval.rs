@@ -115,6 +115,24 @@ fn main() -> anyhow::Result<()> {
             fps.len(),
             100.0 * fps.len() as f64 / benign_total.max(1) as f64
         );
+        // A deterministic sample of what was not confirmed, to read.
+        for r in att
+            .iter()
+            .filter(|r| !r.2)
+            .step_by(att.len().max(1) / 6 + 1)
+            .take(6)
+        {
+            println!(
+                "|   not confirmed | `{}` ({}) | | | |",
+                samples[r.0]
+                    .0
+                    .replace('|', "\\|")
+                    .chars()
+                    .take(80)
+                    .collect::<String>(),
+                samples[r.0].2
+            );
+        }
         for r in fps.iter().take(5) {
             println!(
                 "|   e.g. | | | `{}` ({}) | |",
