@@ -18,6 +18,7 @@ use sentinel_models::ModelsConfig;
 use sentinel_operators::enrich::EnrichmentConfig;
 use sentinel_operators::infer::InferConfig;
 use sentinel_operators::policy::PolicyConfig;
+use sentinel_operators::rule_guard::RuleGuardConfig;
 use sentinel_operators::simulate::SimulateConfig;
 use sentinel_operators::window::WindowConfig;
 use sentinel_sandbox::SandboxConfig;
@@ -63,6 +64,9 @@ pub struct SentinelConfig {
     /// Which verdicts and payloads are simulated.
     #[serde(default)]
     pub simulate: SimulateConfig,
+    /// The benign corpus rule candidates are checked against.
+    #[serde(default)]
+    pub rule_guard: RuleGuardConfig,
 }
 
 fn default_data_dir() -> PathBuf {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use sentinel_operators::rule_guard::{RuleGuard, RuleGuardConfig};
 use sentinel_operators::simulate::Simulator;
 use sentinel_sandbox::{Sandbox, SandboxConfig};
 use sentinel_schema::AuditHook;
@@ -25,6 +26,14 @@ pub fn open_audit(data_dir: &Path) -> anyhow::Result<Arc<AuditLog>> {
     AuditLog::open(&dir, AUDIT_ROTATE_BYTES)
         .map(Arc::new)
         .with_context(|| format!("cannot open the audit log in {}", dir.display()))
+}
+
+/// Builds the benign-corpus rule guard (normalizing the generated benign
+/// values and any configured files).
+pub fn open_rule_guard(config: &RuleGuardConfig) -> anyhow::Result<Arc<RuleGuard>> {
+    RuleGuard::from_config(config)
+        .map(Arc::new)
+        .context("cannot read the benign corpus for the rule guard")
 }
 
 /// Starts a sandbox and loads the twins (or a user `module`, `.wasm` or

@@ -76,6 +76,25 @@ pub fn bench_models(kind: &str) -> anyhow::Result<std::sync::Arc<sentinel_models
     }
 }
 
+/// The services the bench graphs run with: with the full models, the
+/// threat-twin simulator and the benign-corpus rule guard, as `sentinel
+/// replay` runs them; with the rules alone, neither.
+pub fn bench_services(kind: &str) -> anyhow::Result<sentinel_dataflow::GraphServices> {
+    let simulator = bench_simulator(kind)?;
+    let rule_guard = if kind == "full" {
+        Some(std::sync::Arc::new(
+            sentinel_operators::rule_guard::RuleGuard::from_config(&Default::default())?,
+        ))
+    } else {
+        None
+    };
+    Ok(sentinel_dataflow::GraphServices {
+        simulator,
+        rule_guard,
+        ..Default::default()
+    })
+}
+
 /// The threat-twin simulator the bench graphs run with the full models
 /// (`None` with the rules alone, as `--no-simulate` would).
 pub fn bench_simulator(

@@ -13,13 +13,14 @@ use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::infer::InferConfig;
 use sentinel_operators::policy::{PolicyConfig, RuleRegistry};
+use sentinel_operators::rule_guard::{guard_batch, RuleGuard};
 use sentinel_operators::rulegen::{candidates_with_sims, RuleCandidate};
 use sentinel_operators::simulate::{simulate_verdict, SimulateConfig, Simulator};
 use sentinel_operators::timely_ops::{OrderedSink, ScoreBehaviour, SortKey, TimeStash};
 use sentinel_operators::window::WindowConfig;
 use sentinel_schema::{
-    DeadLetter, EvidenceEvent, EvidenceReady, Provenance, SimResult, Verdict, WafRule,
-    SCHEMA_VERSION,
+    AuditHook, DeadLetter, EvidenceEvent, EvidenceReady, NoAudit, Provenance, SimResult, Verdict,
+    WafRule, SCHEMA_VERSION,
 };
 use sentinel_sinks::OutputKind;
 
@@ -40,6 +41,28 @@ pub struct GraphConfig {
     pub simulate: SimulateConfig,
     /// Timestamp bucket width, ms.
     pub bucket_ms: u64,
+}
+
+/// Services the graph's stages share: the threat-twin simulator, the
+/// benign-corpus rule guard and the audit log.
+#[derive(Clone)]
+pub struct GraphServices {
+    /// Threat-twin simulation (`None`: no simulation).
+    pub simulator: Option<Arc<Simulator>>,
+    /// Benign-corpus check of rule candidates (`None`: unchecked).
+    pub rule_guard: Option<Arc<RuleGuard>>,
+    /// Where policy decisions are recorded.
+    pub audit: Arc<dyn AuditHook>,
+}
+
+impl Default for GraphServices {
+    fn default() -> Self {
+        GraphServices {
+            simulator: None,
+            rule_guard: None,
+            audit: Arc::new(NoAudit),
+        }
+    }
 }
 
 /// A batch of ordered, serialized records for a sink (`done` marks the end).
@@ -139,9 +162,14 @@ pub fn build_analysis<'scope>(
     config: GraphConfig,
     models: Arc<ModelBundle>,
     enrichment: Arc<EnrichmentTables>,
-    simulator: Option<Arc<Simulator>>,
+    services: GraphServices,
     counters: Arc<Counters>,
 ) -> GraphOutputs<'scope> {
+    let GraphServices {
+        simulator,
+        rule_guard,
+        audit,
+    } = services;
     let (events, dead): (
         StreamVec<'scope, u64, EventInFlight>,
         StreamVec<'scope, u64, Box<DeadLetter>>,
@@ -289,9 +317,27 @@ pub fn build_analysis<'scope>(
                                 .cmp(&b.order)
                                 .then_with(|| a.rule_id.cmp(&b.rule_id))
                         });
+                        let batch = match &rule_guard {
+                            Some(g) => {
+                                let (kept, rejected) = guard_batch(g, batch, audit.as_ref());
+                                c.rules_rejected
+                                    .fetch_add(rejected as u64, std::sync::atomic::Ordering::Relaxed);
+                                kept
+                            }
+                            None => batch,
+                        };
                         let mut session = output.session(&cap);
                         for (i, rule) in registry.admit(batch).into_iter().enumerate() {
                             c.rule(rule.status);
+                            audit.audit(
+                                "policy",
+                                &format!("rule.{}", rule.status.as_str()),
+                                &rule.rule_id,
+                                serde_json::json!({"modsec_id": rule.modsec_id, "version": rule.version,
+                                    "class": rule.class.as_str(), "confidence": rule.confidence,
+                                    "pattern": rule.pattern, "evidence_ids": rule.provenance.evidence_ids,
+                                    "sim_ids": rule.provenance.sim_ids}),
+                            );
                             session.give((i as u32, rule));
                         }
                     }

@@ -30,7 +30,8 @@ pub mod watermark;
 pub use envelope::Envelope;
 pub use file_source::{FileInput, SourceSettings};
 pub use graph::{
-    build_analysis, GraphConfig, GraphOutputs, OutRecord, OutStream, SinkFactory, SinkWriter,
+    build_analysis, GraphConfig, GraphOutputs, GraphServices, OutRecord, OutStream, SinkFactory,
+    SinkWriter,
 };
 pub use kafka_sink::OutputTopics;
 pub use kafka_source::{KafkaSourceSettings, KafkaSourceState};

@@ -8,14 +8,17 @@ use anyhow::{bail, Context};
 
 use sentinel_models::ModelBundle;
 use sentinel_operators::enrich::EnrichmentTables;
-use sentinel_operators::simulate::Simulator;
 use sentinel_schema::WafRule;
-use sentinel_sinks::{render_rules_conf, write_atomically, JsonlFile, OutputDir, OutputKind};
+use sentinel_sinks::{
+    render_rules_conf, write_atomically, JsonlFile, OutputDir, OutputKind, RulesDir,
+};
 
 use crate::file_source::file_source;
 use crate::graph::SinkWriter;
 use crate::package_stage::verify_packages;
-use crate::{build_analysis, Counters, FileInput, GraphConfig, SinkFactory, SourceSettings};
+use crate::{
+    build_analysis, Counters, FileInput, GraphConfig, GraphServices, SinkFactory, SourceSettings,
+};
 use sentinel_sources::evidence_store::{EvidenceStore, EvidenceStoreConfig};
 
 /// A replay run.
@@ -37,8 +40,10 @@ pub struct ReplayConfig {
     pub enrichment: Arc<EnrichmentTables>,
     /// Where evidence packages are fetched from and how they are verified.
     pub evidence_store: EvidenceStoreConfig,
-    /// The threat-twin sandbox (`None`: no simulation).
-    pub simulator: Option<Arc<Simulator>>,
+    /// Simulator, rule guard and audit log.
+    pub services: GraphServices,
+    /// Also write each rule record to this rules directory.
+    pub rules_dir: Option<PathBuf>,
 }
 
 /// What a replay did.
@@ -56,6 +61,7 @@ pub struct ReplaySummary {
 /// only) and, for rules, the ModSecurity `rules.conf` at the end.
 struct FileSinks {
     dir: OutputDir,
+    rules_dir: Option<RulesDir>,
     written: Arc<Mutex<Vec<(OutputKind, u64)>>>,
     failures: Arc<Mutex<Vec<String>>>,
 }
@@ -83,6 +89,7 @@ impl SinkFactory for FileSinks {
             }
         };
         let rules_conf = self.dir.rules_conf();
+        let rules_dir = self.rules_dir.clone().filter(|_| kind == OutputKind::Rules);
         let mut rules: Vec<WafRule> = Vec::new();
         Box::new(move |batch, done| {
             let Some(f) = file.as_mut() else {
@@ -91,6 +98,11 @@ impl SinkFactory for FileSinks {
             for (_, line) in batch {
                 if kind == OutputKind::Rules {
                     if let Ok(r) = serde_json::from_slice::<WafRule>(&line) {
+                        if let Some(d) = &rules_dir {
+                            if let Err(e) = d.write(&r) {
+                                fail(e.to_string());
+                            }
+                        }
                         rules.push(r);
                     }
                 }
@@ -140,8 +152,13 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
     let written = Arc::new(Mutex::new(Vec::new()));
     let failures = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(Mutex::new(Vec::new()));
+    let rules_dir = match &config.rules_dir {
+        Some(d) => Some(RulesDir::open(d).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     let sinks = Arc::new(FileSinks {
         dir,
+        rules_dir,
         written: written.clone(),
         failures: failures.clone(),
     });
@@ -167,7 +184,7 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
         let sinks = sinks.clone();
         let models = config.models.clone();
         let enrichment = config.enrichment.clone();
-        let simulator = config.simulator.clone();
+        let services = config.services.clone();
         worker.dataflow::<u64, _, _>(|scope| {
             let envelopes = file_source(scope, &inputs, config.source, counters.clone(), errors);
             let envelopes =
@@ -177,7 +194,7 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
                 config.graph,
                 models,
                 enrichment,
-                simulator,
+                services,
                 counters,
             )
             .write_ordered(sinks.as_ref(), index);

@@ -11,14 +11,15 @@ use timely::dataflow::operators::probe::Handle as ProbeHandle;
 
 use sentinel_models::ModelBundle;
 use sentinel_operators::enrich::EnrichmentTables;
-use sentinel_operators::simulate::Simulator;
 use sentinel_schema::SCHEMA_VERSION;
 use sentinel_sinks::kafka::{KafkaProducer, ProducerSettings};
 use sentinel_sources::kafka::check_reachable;
 
 use crate::kafka_source::{kafka_source, ProcessClock};
 use crate::package_stage::verify_packages;
-use crate::{build_analysis, Counters, GraphConfig, KafkaSourceSettings, OutputTopics};
+use crate::{
+    build_analysis, Counters, GraphConfig, GraphServices, KafkaSourceSettings, OutputTopics,
+};
 use sentinel_sources::evidence_store::{EvidenceStore, EvidenceStoreConfig};
 
 /// A service run.
@@ -44,8 +45,8 @@ pub struct ServiceConfig {
     pub connect_timeout: Duration,
     /// Where evidence packages are fetched from and how they are verified.
     pub evidence_store: EvidenceStoreConfig,
-    /// The threat-twin sandbox (`None`: no simulation).
-    pub simulator: Option<Arc<Simulator>>,
+    /// Simulator, rule guard and audit log.
+    pub services: GraphServices,
 }
 
 /// How a service run ended.
@@ -109,7 +110,7 @@ pub fn run_service(
                 config.graph,
                 config.models.clone(),
                 config.enrichment.clone(),
-                config.simulator.clone(),
+                config.services.clone(),
                 counters.clone(),
             )
             .write_kafka(

@@ -22,6 +22,8 @@ pub struct Counters {
     pub packages_verified: AtomicU64,
     /// Evidence packages rejected (unavailable, hash mismatch, bad signature).
     pub packages_rejected: AtomicU64,
+    /// Rule candidates the benign-corpus guard rejected.
+    pub rules_rejected: AtomicU64,
     /// Threat-twin simulations run.
     pub simulations: AtomicU64,
     /// Of those, confirmed exploits.

@@ -90,13 +90,36 @@ pub fn secrule_text(rule: &WafRule) -> String {
     )
 }
 
-/// The rule registry of one run: assigns ids in order of first appearance
-/// and emits each rule once.
+/// The rule registry of one run: emits each rule once and gives it a
+/// ModSecurity id derived from its rule id (stable across runs and
+/// restarts: `start + xxh3(rule_id) mod range`, probing upwards past ids
+/// taken in this run; the gatekeeper resolves the rare collision between
+/// runs the same way).
 #[derive(Debug, Default)]
 pub struct RuleRegistry {
     config: PolicyConfig,
     known: HashMap<String, u64>,
-    next_id: u64,
+    used: std::collections::HashSet<u64>,
+}
+
+/// The preferred ModSecurity id of a rule id within `[start, end]`.
+pub fn preferred_modsec_id(rule_id: &str, start: u64, end: u64) -> u64 {
+    let span = end.saturating_sub(start) + 1;
+    start + xxhash_rust::xxh3::xxh3_64(rule_id.as_bytes()) % span
+}
+
+/// The first id at or after `preferred` (wrapping within `[start, end]`)
+/// that `taken` does not hold.
+pub fn free_modsec_id(
+    preferred: u64,
+    start: u64,
+    end: u64,
+    taken: impl Fn(u64) -> bool,
+) -> Option<u64> {
+    let span = end.saturating_sub(start) + 1;
+    (0..span)
+        .map(|k| start + (preferred - start + k) % span)
+        .find(|id| !taken(*id))
 }
 
 impl RuleRegistry {
@@ -105,7 +128,7 @@ impl RuleRegistry {
         RuleRegistry {
             config,
             known: HashMap::new(),
-            next_id: config.id_range_start,
+            used: std::collections::HashSet::new(),
         }
     }
 
@@ -116,12 +139,15 @@ impl RuleRegistry {
             if self.known.contains_key(&c.rule_id) {
                 continue;
             }
-            if self.next_id > self.config.id_range_end {
+            let (start, end) = (self.config.id_range_start, self.config.id_range_end);
+            let preferred = preferred_modsec_id(&c.rule_id, start, end);
+            let Some(modsec_id) =
+                free_modsec_id(preferred, start, end, |id| self.used.contains(&id))
+            else {
                 // The range is exhausted: nothing more can be numbered.
                 continue;
-            }
-            let modsec_id = self.next_id;
-            self.next_id += 1;
+            };
+            self.used.insert(modsec_id);
             self.known.insert(c.rule_id.clone(), modsec_id);
             let (status, action) = decide(c.confidence, &self.config);
             let mut rule = WafRule {
@@ -197,15 +223,41 @@ mod tests {
             cand("c", 0.5),
         ]);
         assert_eq!(out.len(), 3);
+        let id_a = preferred_modsec_id("a", 4_200_000, 4_299_999);
         assert_eq!(
             (out[0].status, out[0].action, out[0].modsec_id),
-            (RuleStatus::AutoApplied, RuleAction::Block, 4_200_000)
+            (RuleStatus::AutoApplied, RuleAction::Block, id_a)
         );
         assert_eq!(out[1].status, RuleStatus::Proposed);
         assert_eq!(out[2].status, RuleStatus::LogOnly);
-        assert!(out[0].secrule.starts_with(
-            "SecRule ARGS:q \"@rx ['\\x22]\\s*or\" \"id:4200000,phase:2,deny,status:403"
-        ));
+        assert!(out[0].secrule.starts_with(&format!(
+            "SecRule ARGS:q \"@rx ['\\x22]\\s*or\" \"id:{id_a},phase:2,deny,status:403"
+        )));
         assert!(r.admit(vec![cand("a", 0.99)]).is_empty());
+        // Stable across registries (runs).
+        let mut again = RuleRegistry::new(PolicyConfig::default());
+        assert_eq!(again.admit(vec![cand("a", 0.95)])[0].modsec_id, id_a);
+    }
+
+    #[test]
+    fn modsec_ids_probe_past_collisions_and_wrap() {
+        assert_eq!(free_modsec_id(5, 1, 6, |id| id == 5), Some(6));
+        assert_eq!(free_modsec_id(6, 1, 6, |id| id >= 5), Some(1));
+        assert_eq!(free_modsec_id(3, 1, 6, |_| true), None);
+        for id in ["x", "y", "z"] {
+            let p = preferred_modsec_id(id, 10, 19);
+            assert!((10..=19).contains(&p));
+        }
+        // A full range admits nothing more.
+        let mut r = RuleRegistry::new(PolicyConfig {
+            id_range_start: 1,
+            id_range_end: 2,
+            ..PolicyConfig::default()
+        });
+        assert_eq!(
+            r.admit(vec![cand("a", 0.95), cand("b", 0.95), cand("c", 0.95)])
+                .len(),
+            2
+        );
     }
 }

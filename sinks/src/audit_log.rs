@@ -52,14 +52,42 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
     }
 }
 
-/// The hash of a record: SHA-256 over its JSON without `hash` (sorted keys).
-pub fn record_hash(r: &AuditRecord) -> String {
-    let mut v = serde_json::to_value(r).unwrap_or_default();
+/// Serializes a record as its log line (without the newline): the JSON of
+/// every field but `hash`, then `,"hash":"<hex>"}` where the hash is the
+/// SHA-256 of exactly those preceding bytes with a closing `}`. Hashing the
+/// bytes written (not a re-serialization) keeps the chain exact whatever
+/// the JSON library does with floats or key order.
+pub fn encode_record(r: &mut AuditRecord) -> Vec<u8> {
+    let mut v = serde_json::to_value(&*r).unwrap_or_default();
     if let Some(o) = v.as_object_mut() {
         o.remove("hash");
     }
-    let bytes = serde_json::to_vec(&v).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
+    let body = serde_json::to_vec(&v).unwrap_or_default();
+    r.hash = hex::encode(Sha256::digest(&body));
+    let mut line = body;
+    line.pop(); // the closing brace
+    line.extend_from_slice(format!(",\"hash\":\"{}\"}}", r.hash).as_bytes());
+    line
+}
+
+/// Checks a log line's hash against its bytes; returns the hash.
+pub fn line_hash_ok(line: &[u8]) -> Result<String, String> {
+    const SUFFIX_LEN: usize = 9 + 64 + 2; // ,"hash":" + hex + "}
+    if line.len() < SUFFIX_LEN + 2 {
+        return Err("record too short".into());
+    }
+    let (body, suffix) = line.split_at(line.len() - SUFFIX_LEN);
+    let hex = suffix
+        .strip_prefix(b",\"hash\":\"")
+        .and_then(|s| s.strip_suffix(b"\"}"))
+        .ok_or("the record does not end with its hash")?;
+    let hex = std::str::from_utf8(hex).map_err(|_| "hash is not text")?;
+    let mut hashed = body.to_vec();
+    hashed.push(b'}');
+    if hex::encode(Sha256::digest(&hashed)) != hex {
+        return Err("hash mismatch (the record was edited)".into());
+    }
+    Ok(hex.to_string())
 }
 
 /// An open audit log. Appends are serialized — across threads by a mutex,
@@ -175,8 +203,7 @@ impl AuditLog {
             prev_hash: last_hash,
             hash: String::new(),
         };
-        rec.hash = record_hash(&rec);
-        let mut line = serde_json::to_vec(&rec).unwrap_or_default();
+        let mut line = encode_record(&mut rec);
         line.push(b'\n');
         let mut file = OpenOptions::new()
             .create(true)
@@ -323,13 +350,10 @@ pub fn verify(dir: &Path) -> Result<VerifySummary, VerifyFailure> {
                     "prev_hash does not match the previous record (deleted, inserted or reordered records)".into(),
                 ));
             }
-            if record_hash(&rec) != rec.hash {
-                return Err(fail(
-                    &name,
-                    line_no,
-                    seq,
-                    "hash mismatch (the record was edited)".into(),
-                ));
+            match line_hash_ok(&buf[..buf.len() - 1]) {
+                Ok(h) if h == rec.hash => {}
+                Ok(_) => return Err(fail(&name, line_no, seq, "hash field mismatch".into())),
+                Err(reason) => return Err(fail(&name, line_no, seq, reason)),
             }
             if name == CURRENT && current_first_seq.is_none() {
                 current_first_seq = Some(seq);
@@ -375,12 +399,13 @@ mod tests {
     fn log_with(n: u64, rotate: u64) -> (tempfile::TempDir, AuditLog) {
         let d = tempfile::tempdir().unwrap();
         let log = AuditLog::open(d.path(), rotate).unwrap();
+        // Floats that do not survive a parse/print round trip exactly.
         for i in 0..n {
             log.append(
                 "tester",
                 "model.promoted",
                 &format!("m{i}"),
-                json!({"i": i}),
+                json!({"i": i, "confidence": 0.97f32, "x": 0.1 + 0.2}),
             )
             .unwrap();
         }

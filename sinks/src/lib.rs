@@ -10,9 +10,11 @@ pub mod audit_log;
 mod jsonl;
 pub mod kafka;
 mod out_dir;
+pub mod rules_dir;
 mod rules_file;
 
 pub use audit_log::{verify as verify_audit_log, AuditLog};
 pub use jsonl::JsonlFile;
 pub use out_dir::{OutputDir, OutputKind};
+pub use rules_dir::{latest_versions, RulesDir};
 pub use rules_file::{render_rules_conf, write_atomically};

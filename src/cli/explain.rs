@@ -221,7 +221,8 @@ fn explain_by_replay(a: &ExplainArgs, id: &str) -> anyhow::Result<Verdict> {
             models,
             enrichment: Arc::new(EnrichmentTables::default()),
             evidence_store: Default::default(),
-            simulator: None,
+            services: Default::default(),
+            rules_dir: None,
         },
         Arc::new(Counters::default()),
     )?;

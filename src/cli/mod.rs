@@ -6,11 +6,13 @@ pub mod dataset;
 mod eval;
 mod explain;
 mod features;
+mod gatekeeper;
 mod models;
 mod profile;
 mod publish;
 mod record;
 mod replay;
+mod rules;
 mod run;
 mod simulate;
 mod train;
@@ -120,6 +122,16 @@ enum Command {
     ///
     /// Example: sentinel audit verify
     Audit(audit::AuditArgs),
+    /// Review generated rules: list, show, approve, reject, roll back.
+    ///
+    /// Example: sentinel rules list --dir sentinel-rules --status proposed
+    Rules(rules::RulesArgs),
+    /// Keep a WAF's ModSecurity rules file in step with Sentinel's rules
+    /// (from a rules directory or the Kafka rule topic): write atomically,
+    /// validate with the WAF, reload, keep the previous file on failure.
+    ///
+    /// Example: sentinel gatekeeper --from sentinel-rules --rules-file /etc/nginx/sentinel.conf --reload "nginx -s reload"
+    Gatekeeper(gatekeeper::GatekeeperArgs),
 }
 
 /// The data directory option shared by the model commands.
@@ -148,6 +160,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Simulate(a) => simulate::run(a),
         Command::Sandbox(a) => simulate::run_sandbox(a),
         Command::Audit(a) => audit::run(a),
+        Command::Rules(a) => rules::run(a),
+        Command::Gatekeeper(a) => gatekeeper::run(a),
     }
 }
 

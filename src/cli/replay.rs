@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 
 use sentinel_dataflow::pacing::Speed;
 use sentinel_dataflow::{
-    run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
+    run_replay, Counters, FileInput, GraphConfig, GraphServices, ReplayConfig, SourceSettings,
 };
 use sentinel_models::bundle::PayloadSource;
 use sentinel_operators::enrich::EnrichmentTables;
@@ -121,6 +121,17 @@ pub struct ReplayArgs {
     /// Reputation list as NAME=FILE with `CIDR[,label]` lines (repeatable).
     #[arg(long, value_name = "NAME=FILE")]
     reputation: Vec<String>,
+    /// Extra benign values (a line file; repeatable) every rule candidate is
+    /// checked against, besides Sentinel's generated benign corpus.
+    #[arg(long, value_name = "FILE")]
+    benign_corpus: Vec<PathBuf>,
+    /// Do not check rule candidates against benign values.
+    #[arg(long)]
+    no_rule_guard: bool,
+    /// Also write every rule record as a file in this directory (what
+    /// `sentinel gatekeeper --from DIR` and `sentinel rules` read).
+    #[arg(long, value_name = "DIR")]
+    rules_dir: Option<PathBuf>,
     /// Do not replay `simulate` verdicts' payloads in the threat twins.
     #[arg(long)]
     no_simulate: bool,
@@ -262,8 +273,8 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
     let mut simulate = file_config.as_ref().map(|c| c.simulate).unwrap_or_default();
     simulate.enabled &= !a.no_simulate;
     simulate.record_timing |= a.sim_timing;
+    let audit = crate::sandbox_open::open_audit(&data_dir)?;
     let simulator = if simulate.enabled {
-        let audit = crate::sandbox_open::open_audit(&data_dir)?;
         let sandbox_config = file_config
             .as_ref()
             .map(|c| c.sandbox.clone())
@@ -272,11 +283,21 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
             &data_dir,
             &sandbox_config,
             a.twin_module.as_deref(),
-            audit,
+            audit.clone(),
             a.quiet,
         )?)
     } else {
         None
+    };
+    let mut guard_config = file_config
+        .as_ref()
+        .map(|c| c.rule_guard.clone())
+        .unwrap_or_default();
+    guard_config.files.extend(a.benign_corpus.iter().cloned());
+    let rule_guard = if a.no_rule_guard {
+        None
+    } else {
+        Some(crate::sandbox_open::open_rule_guard(&guard_config)?)
     };
     let config = ReplayConfig {
         inputs,
@@ -301,7 +322,12 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         models,
         enrichment: Arc::new(tables),
         evidence_store: file_config.map(|c| c.evidence_store).unwrap_or_default(),
-        simulator,
+        services: GraphServices {
+            simulator,
+            rule_guard,
+            audit,
+        },
+        rules_dir: a.rules_dir.clone(),
     };
     let counters = Arc::new(Counters::default());
     let progress = Progress::start(counters.clone(), total_bytes, a.quiet);

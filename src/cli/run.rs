@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use sentinel_dataflow::{run_service, Counters, GraphConfig, KafkaSourceSettings, ServiceConfig};
+use sentinel_dataflow::{
+    run_service, Counters, GraphConfig, GraphServices, KafkaSourceSettings, ServiceConfig,
+};
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::validate::ValidationLimits;
 use sentinel_sinks::kafka::ProducerSettings;
@@ -43,18 +45,19 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let workers = a.workers.unwrap_or(cfg.pipeline.workers);
     let models = crate::models_open::open_models(&cfg.data_dir, &cfg.models, false)?;
     eprintln!("sentinel: models: {}", models.describe());
+    let audit = crate::sandbox_open::open_audit(&cfg.data_dir)?;
     let simulator = if cfg.simulate.enabled {
-        let audit = crate::sandbox_open::open_audit(&cfg.data_dir)?;
         Some(crate::sandbox_open::open_simulator(
             &cfg.data_dir,
             &cfg.sandbox,
             None,
-            audit,
+            audit.clone(),
             true,
         )?)
     } else {
         None
     };
+    let rule_guard = Some(crate::sandbox_open::open_rule_guard(&cfg.rule_guard)?);
     let service = ServiceConfig {
         workers,
         source: KafkaSourceSettings {
@@ -89,7 +92,11 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         shutdown: shutdown.clone(),
         connect_timeout: Duration::from_millis(cfg.kafka.connect_timeout_ms),
         evidence_store: cfg.evidence_store.clone(),
-        simulator,
+        services: GraphServices {
+            simulator,
+            rule_guard,
+            audit,
+        },
     };
     let counters = Arc::new(Counters::default());
     eprintln!(

@@ -199,9 +199,9 @@ fn service_config(
     bucket_ms: u64,
     lateness: i64,
     shutdown: Arc<AtomicBool>,
-    (models, simulator): (
+    (models, services): (
         Arc<sentinel_models::ModelBundle>,
-        Option<Arc<sentinel_operators::simulate::Simulator>>,
+        sentinel_dataflow::GraphServices,
     ),
 ) -> ServiceConfig {
     ServiceConfig {
@@ -234,7 +234,7 @@ fn service_config(
         shutdown,
         connect_timeout: Duration::from_secs(10),
         evidence_store: Default::default(),
-        simulator,
+        services,
     }
 }
 
@@ -258,7 +258,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let bundle = sentinel_benches::bench_models(&models)?;
-    let simulator = sentinel_benches::bench_simulator(&models)?;
+    let services = sentinel_benches::bench_services(&models)?;
     println!("models: {}", bundle.describe());
     let broker = start_broker()?;
     let brokers = format!("127.0.0.1:{}", broker.1);
@@ -307,7 +307,7 @@ fn main() -> anyhow::Result<()> {
         1000,
         5000,
         shutdown.clone(),
-        (bundle.clone(), simulator.clone()),
+        (bundle.clone(), services.clone()),
     );
     let c = counters.clone();
     let handle = std::thread::spawn(move || run_service(cfg, c));
@@ -359,7 +359,7 @@ fn main() -> anyhow::Result<()> {
         10,
         0,
         shutdown.clone(),
-        (bundle.clone(), simulator.clone()),
+        (bundle.clone(), services.clone()),
     );
     let c = counters.clone();
     let handle = std::thread::spawn(move || run_service(cfg, c));

@@ -38,7 +38,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let bundle = sentinel_benches::bench_models(&models)?;
-    let simulator = sentinel_benches::bench_simulator(&models)?;
+    let services = sentinel_benches::bench_services(&models)?;
     println!(
         "replay-bench: {} ({} runs per worker count; models: {})",
         file.display(),
@@ -68,7 +68,8 @@ fn main() -> anyhow::Result<()> {
                     models: bundle.clone(),
                     enrichment: Arc::new(EnrichmentTables::default()),
                     evidence_store: Default::default(),
-                    simulator: simulator.clone(),
+                    services: services.clone(),
+                    rules_dir: None,
                 },
                 counters.clone(),
             )?;
