@@ -34,6 +34,15 @@ if ! command -v moto_server >/dev/null 2>&1; then
 fi
 command -v moto_server
 command -v curl
+# A real WAF for the gatekeeper tests: nginx with libmodsecurity (Debian packages).
+if ! command -v nginx >/dev/null 2>&1 || [ ! -f /usr/lib/nginx/modules/ngx_http_modsecurity_module.so ]; then
+  echo "installing nginx + ModSecurity (once, Debian packages)"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx libnginx-mod-http-modsecurity modsecurity-crs
+fi
+nginx -v
 
 step "formatting"
 cargo fmt --all -- --check

@@ -142,6 +142,33 @@ fn restore(path: &Path, previous: Option<&str>) -> std::io::Result<()> {
     }
 }
 
+/// Checks what the WAF's own validation does not: libmodsecurity 3.0.9
+/// accepts a rule whose regex does not compile (`nginx -t` passes; the rule
+/// then never matches). Every `@rx` pattern of `active` must compile as a
+/// regex (Sentinel generates patterns in the subset PCRE and Rust's `regex`
+/// share), and its `SecRule` text must carry exactly that pattern.
+pub fn check_patterns(active: &[WafRule]) -> Result<(), String> {
+    for r in active {
+        if r.operator == "rx" {
+            if let Err(e) = regex::Regex::new(&r.pattern) {
+                return Err(format!(
+                    "rule {} (id {}): pattern does not compile: {e}",
+                    r.rule_id, r.modsec_id
+                ));
+            }
+        }
+        let quoted = r.pattern.replace('"', "\\x22");
+        let expected = format!("\"@{} {}\"", r.operator, quoted);
+        if !r.secrule.contains(&expected) {
+            return Err(format!(
+                "rule {} (id {}): its SecRule text does not carry its pattern",
+                r.rule_id, r.modsec_id
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Applies `active` (see [`active_set`]): when the rules file differs, the
 /// new file is written atomically, validated and the WAF reloaded; on a
 /// failure the previous file is restored (and the WAF, which never loaded
@@ -153,6 +180,9 @@ pub fn apply(cfg: &ApplyConfig, active: &[WafRule]) -> std::io::Result<ApplyOutc
         return Ok(ApplyOutcome::Unchanged {
             active: active.len(),
         });
+    }
+    if let Err(error) = check_patterns(active) {
+        return Ok(ApplyOutcome::Refused { error });
     }
     write_atomically(&cfg.rules_file, text.as_bytes())?;
     for cmd in [&cfg.validate, &cfg.reload].into_iter().flatten() {
@@ -271,6 +301,25 @@ mod tests {
         assert!(matches!(out, ApplyOutcome::Refused { .. }), "{out:?}");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), good);
         assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2);
+
+        // A rule whose regex does not compile is refused before the WAF sees it.
+        cfg.validate = None;
+        let mut bad = rule("c", 4_200_003, 1, RuleStatus::AutoApplied);
+        bad.pattern = "((".into();
+        bad.secrule = secrule_text(&bad);
+        let out = apply(&cfg, &[a.clone(), bad.clone()]).unwrap();
+        assert!(
+            matches!(out, ApplyOutcome::Refused { ref error } if error.contains("does not compile")),
+            "{out:?}"
+        );
+        // ... and so is a SecRule text that does not carry the rule's pattern.
+        let mut forged = rule("d", 4_200_004, 1, RuleStatus::AutoApplied);
+        forged.secrule = forged.secrule.replace("attack-d", "x|.*");
+        assert!(matches!(
+            apply(&cfg, &[forged]).unwrap(),
+            ApplyOutcome::Refused { .. }
+        ));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), good);
 
         // A failing reload restores the previous file too.
         cfg.validate = None;

@@ -154,6 +154,7 @@ pub struct RuleGuard {
     corpus: BenignCorpus,
     max_hits: usize,
     cache: Mutex<HashMap<String, (usize, Option<String>)>>,
+    seen: Mutex<std::collections::HashSet<String>>,
 }
 
 impl RuleGuard {
@@ -163,6 +164,7 @@ impl RuleGuard {
             corpus,
             max_hits,
             cache: Mutex::new(HashMap::new()),
+            seen: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -256,6 +258,18 @@ pub fn guard_batch(
     let mut rejected = 0;
     for mut c in batch {
         let before = c.rule_id.clone();
+        // Each candidate rule is decided (and audited) once; repeats of it
+        // get the same decision silently.
+        let first = guard
+            .seen
+            .lock()
+            .map(|mut s| s.insert(before.clone()))
+            .unwrap_or(true);
+        let audit: &dyn sentinel_schema::AuditHook = if first {
+            audit
+        } else {
+            &sentinel_schema::NoAudit
+        };
         match guard.check(&mut c) {
             GuardDecision::Kept => kept.push(c),
             GuardDecision::Narrowed { hits, example } => {
