@@ -351,3 +351,89 @@ fn gatekeeper_blocks_the_attack_and_its_variants_and_rollback_restores() {
     }
     assert!(ok(common::sentinel_in(data.path(), &["audit", "verify"])).starts_with("ok:"));
 }
+
+#[test]
+fn gatekeeper_follows_the_kafka_rule_topic_and_its_retractions() {
+    let broker = common::kafka::Broker::memory();
+    broker.create_topic("events.rule_generated", 2);
+    let data = common::private_data_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let rules_dir = dir.path().join("rules");
+    ok(common::sentinel_in(
+        data.path(),
+        &[
+            "replay",
+            "--quiet",
+            "--no-simulate",
+            "--out",
+            out.to_str().unwrap(),
+            "--rules-dir",
+            rules_dir.to_str().unwrap(),
+            "examples/sample.jsonl",
+        ],
+    ));
+    // What `sentinel run` produces to the rule topic: one record per rule, keyed by rule id.
+    let rules = jsonl(&out.join("rules.jsonl"));
+    let messages: Vec<(String, Vec<u8>)> = rules
+        .iter()
+        .map(|r| {
+            (
+                r["rule_id"].as_str().unwrap().to_string(),
+                serde_json::to_vec(r).unwrap(),
+            )
+        })
+        .collect();
+    common::kafka::produce(&broker.brokers(), "events.rule_generated", &messages);
+    let rules_file = dir.path().join("sentinel.conf");
+    let run = || {
+        let o = common::sentinel_in(
+            data.path(),
+            &[
+                "gatekeeper",
+                "--from",
+                "kafka",
+                "--brokers",
+                &broker.brokers(),
+                "--rules-file",
+                rules_file.to_str().unwrap(),
+                "--no-validate",
+                "--once",
+            ],
+        );
+        let text = ok(o);
+        serde_json::from_str::<serde_json::Value>(text.trim()).unwrap()
+    };
+    let first = run();
+    assert_eq!(first["outcome"], "applied", "{first}");
+    let active = rules
+        .iter()
+        .filter(|r| r["status"] == "auto_applied")
+        .count();
+    assert_eq!(first["active"], active);
+    let conf = std::fs::read_to_string(&rules_file).unwrap();
+    assert_eq!(conf.matches("\nSecRule ").count(), active);
+
+    // A reviewer retracts one rule and publishes the retraction.
+    let victim = rules
+        .iter()
+        .find(|r| r["status"] == "auto_applied")
+        .unwrap();
+    let id = victim["rule_id"].as_str().unwrap();
+    ok(common::sentinel_in(
+        data.path(),
+        &[
+            "rules",
+            "rollback",
+            id,
+            "--dir",
+            rules_dir.to_str().unwrap(),
+            "--brokers",
+            &broker.brokers(),
+        ],
+    ));
+    let second = run();
+    assert_eq!(second["outcome"], "applied", "{second}");
+    assert_eq!(second["removed"], serde_json::json!([id]));
+    assert!(!std::fs::read_to_string(&rules_file).unwrap().contains(id));
+}
