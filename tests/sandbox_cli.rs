@@ -164,18 +164,26 @@ fn replay_simulates_and_confirmed_exploits_raise_rule_confidence() {
         })
         .collect();
     assert!(!cited.is_empty());
+    let mut raised = 0;
     for r in &cited {
         let before = rules_without
             .iter()
             .find(|o| o["rule_id"] == r["rule_id"])
             .expect("same rule without simulation");
-        assert!(r["confidence"].as_f64().unwrap() > before["confidence"].as_f64().unwrap());
+        // Rules the benign guard narrowed to a literal are capped at 0.85 either way.
+        let (with, without) = (
+            r["confidence"].as_f64().unwrap(),
+            before["confidence"].as_f64().unwrap(),
+        );
+        assert!(with >= without, "{with} < {without}");
+        raised += usize::from(with > without);
         for id in r["provenance"]["sim_ids"].as_array().unwrap() {
             assert!(sims
                 .iter()
                 .any(|s| &s["sim_id"] == id && s["exploit"] == true));
         }
     }
+    assert!(raised >= 1, "no rule gained confidence from a confirmed exploit");
 
     // --sim-timing records wall time.
     let timed = replay(&["examples/sample.jsonl"], 1, &["--sim-timing"]);
