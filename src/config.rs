@@ -67,6 +67,9 @@ pub struct SentinelConfig {
     /// The benign corpus rule candidates are checked against.
     #[serde(default)]
     pub rule_guard: RuleGuardConfig,
+    /// The HTTP control plane (`sentinel serve`) and the service's metrics listener.
+    #[serde(default)]
+    pub api: crate::serve::config::ApiConfig,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -173,12 +176,21 @@ impl Default for PipelineSection {
 
 impl SentinelConfig {
     /// Loads `path` with environment overrides and checks it.
+    /// Defaults plus environment overrides (no file).
+    pub fn load_or_default() -> anyhow::Result<Self> {
+        Self::load_figment(Figment::new(), Path::new("(defaults)"))
+    }
+
+    /// Loads `path` with environment overrides.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         if !path.exists() {
             anyhow::bail!("configuration file {} does not exist", path.display());
         }
-        let config: SentinelConfig = Figment::new()
-            .merge(Toml::file(path))
+        Self::load_figment(Figment::new().merge(Toml::file(path)), path)
+    }
+
+    fn load_figment(figment: Figment, path: &Path) -> anyhow::Result<Self> {
+        let config: SentinelConfig = figment
             // Only SENTINEL_<SECTION>__<KEY> (and SENTINEL_DATA_DIR) configure
             // the service; other SENTINEL_* variables belong to other tools.
             .merge(

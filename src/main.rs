@@ -6,6 +6,7 @@ mod config;
 mod models_open;
 mod progress;
 mod sandbox_open;
+mod serve;
 mod summary;
 
 use clap::Parser;

@@ -183,7 +183,10 @@ fn replay_simulates_and_confirmed_exploits_raise_rule_confidence() {
                 .any(|s| &s["sim_id"] == id && s["exploit"] == true));
         }
     }
-    assert!(raised >= 1, "no rule gained confidence from a confirmed exploit");
+    assert!(
+        raised >= 1,
+        "no rule gained confidence from a confirmed exploit"
+    );
 
     // --sim-timing records wall time.
     let timed = replay(&["examples/sample.jsonl"], 1, &["--sim-timing"]);

@@ -132,6 +132,12 @@ enum Command {
     ///
     /// Example: sentinel gatekeeper --from sentinel-rules --rules-file /etc/nginx/sentinel.conf --reload "nginx -s reload"
     Gatekeeper(gatekeeper::GatekeeperArgs),
+    /// The HTTP control plane: analyze, predict, explain, datasets,
+    /// training jobs, model promotion, sandbox panic button, audit log,
+    /// Prometheus metrics; bearer tokens with roles, TLS and mTLS.
+    ///
+    /// Example: sentinel serve --config sentinel.toml
+    Serve(crate::serve::ServeArgs),
 }
 
 /// The data directory option shared by the model commands.
@@ -162,6 +168,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Audit(a) => audit::run(a),
         Command::Rules(a) => rules::run(a),
         Command::Gatekeeper(a) => gatekeeper::run(a),
+        Command::Serve(a) => crate::serve::run(a),
     }
 }
 

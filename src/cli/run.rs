@@ -106,6 +106,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         cfg.kafka.group_id,
         if workers == 1 { "" } else { "s" }
     );
+    if let Some(listen) = &cfg.api.metrics_listen {
+        crate::serve::pipeline_metrics::spawn(listen, counters.clone())?;
+    }
     let report = run_service(service, counters.clone())?;
     eprintln!(
         "sentinel: stopped after {:.1} s: {} records in, {} verdicts, {} dead letters; committed offsets {:?}",

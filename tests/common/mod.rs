@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: run the `sentinel` binary and read its outputs.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod events;
 pub mod kafka;
 pub mod nginx;

@@ -1,0 +1,186 @@
+//! The pipeline's counters as Prometheus metrics for `sentinel run`
+//! (`[api] metrics_listen`): a small HTTP listener with `/metrics`,
+//! `/healthz` and `/readyz`, and a sampler that turns the live counters
+//! into counter increments and gauges once a second.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::routing::get;
+use axum::Router;
+
+use sentinel_dataflow::Counters;
+
+use super::metrics::Metrics;
+
+/// Remembers the last sampled totals, to add only the difference.
+#[derive(Default)]
+pub struct Sampler {
+    last: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Sampler {
+    fn delta(&self, key: &str, now: u64) -> u64 {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let prev = last.insert(key.to_string(), now).unwrap_or(0);
+        now.saturating_sub(prev)
+    }
+
+    /// Brings `m` up to date with `c`.
+    pub fn sample(&self, m: &Metrics, c: &Counters) {
+        let records = c.records_in.load(Ordering::Relaxed);
+        m.events_in
+            .with_label_values(&["input"])
+            .inc_by(self.delta("in", records));
+        for (sink, n) in [
+            ("verdicts", c.verdicts.load(Ordering::Relaxed)),
+            ("evidence_ready", c.evidence_ready.load(Ordering::Relaxed)),
+            ("dead_letters", c.dead_total()),
+        ] {
+            m.events_out
+                .with_label_values(&[sink])
+                .inc_by(self.delta(&format!("out:{sink}"), n));
+        }
+        for ((decision, label), n) in c.outcomes() {
+            let _ = label;
+            m.predictions
+                .with_label_values(&[decision.as_str()])
+                .inc_by(self.delta(
+                    &format!("verdict:{}:{}", decision.as_str(), label.as_str()),
+                    n,
+                ));
+        }
+        for (reason, n) in c.dead_letters() {
+            m.dead_letters
+                .with_label_values(&[reason.as_str()])
+                .inc_by(self.delta(&format!("dead:{reason}"), n));
+        }
+        let rules = c.rules();
+        let generated: u64 = rules.values().sum();
+        let applied: u64 = rules
+            .iter()
+            .filter(|(s, _)| s.is_active())
+            .map(|(_, n)| n)
+            .sum();
+        m.rules_generated.inc_by(self.delta("rules", generated));
+        m.rules_applied.inc_by(self.delta("rules_applied", applied));
+        for (op, status, n) in [
+            (
+                "package_verify",
+                "ok",
+                c.packages_verified.load(Ordering::Relaxed),
+            ),
+            (
+                "package_verify",
+                "rejected",
+                c.packages_rejected.load(Ordering::Relaxed),
+            ),
+        ] {
+            m.evidence_operations
+                .with_label_values(&[op, status])
+                .inc_by(self.delta(&format!("ev:{op}:{status}"), n));
+        }
+        let sims = c.simulations.load(Ordering::Relaxed);
+        let exploits = c.exploits_confirmed.load(Ordering::Relaxed);
+        let failed = c.simulation_failures.load(Ordering::Relaxed);
+        m.simulations
+            .with_label_values(&["exploit"])
+            .inc_by(self.delta("sim:exploit", exploits));
+        m.simulations
+            .with_label_values(&["error"])
+            .inc_by(self.delta("sim:error", failed));
+        m.simulations
+            .with_label_values(&["no_exploit"])
+            .inc_by(self.delta("sim:none", sims.saturating_sub(exploits + failed)));
+        m.window_state_bytes
+            .set(c.window.state_bytes.load(Ordering::Relaxed));
+        m.window_active_keys
+            .set(c.window.active_keys.load(Ordering::Relaxed));
+    }
+}
+
+/// Serves the pipeline's metrics on `listen` from a background thread.
+pub fn spawn(listen: &str, counters: Arc<Counters>) -> anyhow::Result<()> {
+    let addr: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("bad [api] metrics_listen {listen:?}"))?;
+    let metrics = Metrics::new();
+    let sampler = Arc::new(Sampler::default());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the metrics runtime")?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    eprintln!(
+        "sentinel: metrics on http://{}/metrics",
+        listener.local_addr()?
+    );
+    std::thread::Builder::new()
+        .name("metrics".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let (m, c, s) = (metrics.clone(), counters.clone(), sampler.clone());
+                tokio::spawn(async move {
+                    loop {
+                        s.sample(&m, &c);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                });
+                let app = Router::new()
+                    .route(
+                        "/metrics",
+                        get(move || {
+                            let (m, c, s) = (metrics.clone(), counters.clone(), sampler.clone());
+                            async move {
+                                s.sample(&m, &c);
+                                m.render()
+                            }
+                        }),
+                    )
+                    .route("/healthz", get(|| async { "ok" }))
+                    .route("/readyz", get(|| async { "ready" }));
+                let _ = axum::serve(listener, app).await;
+            })
+        })
+        .context("cannot start the metrics thread")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sentinel_schema::{Decision, RuleStatus, ThreatClass};
+
+    #[test]
+    fn samples_add_only_what_changed() {
+        let m = Metrics::new();
+        let c = Counters::default();
+        let s = Sampler::default();
+        c.records_in.store(5, Ordering::Relaxed);
+        c.verdict(Decision::Tag, ThreatClass::Sqli);
+        c.rule(RuleStatus::AutoApplied);
+        c.rule(RuleStatus::Proposed);
+        c.dead_letter("invalid_json");
+        s.sample(&m, &c);
+        s.sample(&m, &c);
+        c.records_in.store(7, Ordering::Relaxed);
+        s.sample(&m, &c);
+        let text = m.render();
+        for line in [
+            "sentinel_events_in_total{source=\"input\"} 7",
+            "cerberus_sentinel_predictions_total{verdict=\"tag\"} 1",
+            "cerberus_rules_generated_total 2",
+            "cerberus_rules_applied_total 1",
+            "sentinel_dead_letters_total{reason=\"invalid_json\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing in\n{text}");
+        }
+    }
+}
