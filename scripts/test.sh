@@ -34,6 +34,13 @@ if ! command -v moto_server >/dev/null 2>&1; then
 fi
 command -v moto_server
 command -v curl
+# schemathesis fuzzes the control plane with its own OpenAPI document.
+if ! command -v st >/dev/null 2>&1; then
+  echo "installing schemathesis (once)"
+  python3 -m pip install --quiet schemathesis
+  hash -r
+fi
+st --version
 # A real WAF for the gatekeeper tests: nginx with libmodsecurity (Debian packages).
 if ! command -v nginx >/dev/null 2>&1 || [ ! -f /usr/lib/nginx/modules/ngx_http_modsecurity_module.so ]; then
   echo "installing nginx + ModSecurity (once, Debian packages)"

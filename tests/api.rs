@@ -456,3 +456,40 @@ fn analyst_flow_samples_training_promotion_and_metrics() {
         "{actions:?}"
     );
 }
+
+#[test]
+fn fuzzing_with_the_openapi_document_finds_no_server_error() {
+    // schemathesis (PyPI), installed by ./scripts/test.sh. Training is left
+    // out: every valid request to it starts a real training run.
+    let data = common::private_data_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = write_config(dir.path(), data.path(), port, "");
+    let s = Server::start(&cfg, port, ClientTls::default());
+    let out = std::process::Command::new("st")
+        .args([
+            "run",
+            &format!("{}/api/v1/openapi.json", s.base),
+            "-H",
+            &format!("Authorization: Bearer {}", token("admin")),
+            "--checks",
+            "not_a_server_error",
+            "--exclude-path",
+            "/api/v1/sentinel/train/payload-classifier",
+            "-n",
+            "40",
+            "--request-timeout",
+            "30",
+            "--seed",
+            "7",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("schemathesis is not installed: run ./scripts/test.sh (pip install schemathesis)");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis found failures:\n{report}"
+    );
+    assert!(report.contains("passed"), "{report}");
+}

@@ -289,12 +289,10 @@ fn commit(s: &AppState, caller: &Caller, dataset: &str, sample: Sample, what: &s
     if sample.payload.is_empty() {
         return Err(ApiError::bad_request("payload is empty"));
     }
-    if !dataset
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        || dataset.is_empty()
-    {
-        return Err(ApiError::bad_request("dataset names use [A-Za-z0-9._-]"));
+    if !sentinel_models::dataset::valid_name(dataset) {
+        return Err(ApiError::bad_request(
+            "dataset names use a-z, 0-9, _ and - (at most 64)",
+        ));
     }
     let store = DatasetStore::open(&s.data_dir).map_err(ApiError::internal)?;
     let label = sample.label;
