@@ -16,7 +16,7 @@ use sentinel_operators::policy::{PolicyConfig, RuleRegistry};
 use sentinel_operators::rule_guard::{guard_batch, RuleGuard};
 use sentinel_operators::rulegen::{candidates_with_sims, RuleCandidate};
 use sentinel_operators::simulate::{simulate_verdict, SimulateConfig, Simulator};
-use sentinel_operators::timely_ops::{OrderedSink, ScoreBehaviour, SortKey, TimeStash};
+use sentinel_operators::timely_ops::{OrderedSink, ScoreBehaviour, SortKey, TimeStash, Wire};
 use sentinel_operators::window::WindowConfig;
 use sentinel_schema::{
     AuditHook, DeadLetter, EvidenceEvent, EvidenceReady, NoAudit, Provenance, SimResult, Verdict,
@@ -204,8 +204,9 @@ pub fn build_analysis<'scope>(
     };
     let mut analyzer = EventAnalyzer::new(analyze_config, models, enrichment);
     let analyzed: StreamVec<'scope, u64, AnalyzedEvent> = events
-        .exchange(|(_, p, _, _)| spread(p))
-        .map(move |(event, provenance, late, verified)| {
+        .map(Wire)
+        .exchange(|w: &Wire<EventInFlight>| spread(&w.0 .1))
+        .map(move |Wire((event, provenance, late, verified))| {
             analyzer.analyze(*event, provenance, late, verified)
         });
 
@@ -294,9 +295,11 @@ pub fn build_analysis<'scope>(
     let rules = verdicts
         .flat_map(move |(v, sims): (Verdict, Vec<SimResult>)| {
             candidates_with_sims(&v, min_score, &sims)
+                .into_iter()
+                .map(Wire)
         })
         .unary_frontier(
-            ExchangePact::new(|_: &RuleCandidate| 0u64),
+            ExchangePact::new(|_: &Wire<RuleCandidate>| 0u64),
             "RulePolicy",
             move |_cap, _info| {
                 let mut stash: TimeStash<RuleCandidate> = TimeStash::default();
@@ -305,7 +308,11 @@ pub fn build_analysis<'scope>(
                     input.for_each_stamp(|cap, data| {
                         if let Some(&t) = cap.least() {
                             let port = output.output_index();
-                            stash.add(t, || cap.retain_least(port), data.flat_map(|v| v.drain(..)));
+                            stash.add(
+                                t,
+                                || cap.retain_least(port),
+                                data.flat_map(|v| v.drain(..).map(Wire::into_inner)),
+                            );
                         }
                     });
                     for (_, cap, mut batch) in stash.ready(frontier) {

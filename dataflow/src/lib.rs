@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+mod cluster;
 mod envelope;
 mod file_source;
 mod graph;
@@ -27,6 +28,7 @@ mod service;
 mod stats;
 pub mod watermark;
 
+pub use cluster::{timely_config, ClusterConfig};
 pub use envelope::Envelope;
 pub use file_source::{FileInput, SourceSettings};
 pub use graph::{

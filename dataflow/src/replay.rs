@@ -44,6 +44,8 @@ pub struct ReplayConfig {
     pub services: GraphServices,
     /// Also write each rule record to this rules directory.
     pub rules_dir: Option<PathBuf>,
+    /// Run as one process of a timely cluster (`None`: this process alone).
+    pub cluster: Option<crate::ClusterConfig>,
 }
 
 /// What a replay did.
@@ -176,33 +178,37 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
     let inputs = Arc::new(config.inputs.clone());
     let worker_counters = counters.clone();
     let worker_errors = errors.clone();
-    let guards = timely::execute(timely::Config::process(config.workers), move |worker| {
-        let index = worker.index();
-        let inputs = inputs.clone();
-        let counters = worker_counters.clone();
-        let errors = worker_errors.clone();
-        let sinks = sinks.clone();
-        let models = config.models.clone();
-        let enrichment = config.enrichment.clone();
-        let services = config.services.clone();
-        worker.dataflow::<u64, _, _>(|scope| {
-            let envelopes = file_source(scope, &inputs, config.source, counters.clone(), errors);
-            let envelopes =
-                verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
-            build_analysis(
-                envelopes,
-                config.graph,
-                models,
-                enrichment,
-                services,
-                counters,
-            )
-            .write_ordered(sinks.as_ref(), index);
-        });
-        while worker.has_dataflows() {
-            worker.step_or_park(Some(Duration::from_millis(50)));
-        }
-    })
+    let guards = timely::execute(
+        crate::timely_config(config.workers, config.cluster.as_ref()),
+        move |worker| {
+            let index = worker.index();
+            let inputs = inputs.clone();
+            let counters = worker_counters.clone();
+            let errors = worker_errors.clone();
+            let sinks = sinks.clone();
+            let models = config.models.clone();
+            let enrichment = config.enrichment.clone();
+            let services = config.services.clone();
+            worker.dataflow::<u64, _, _>(|scope| {
+                let envelopes =
+                    file_source(scope, &inputs, config.source, counters.clone(), errors);
+                let envelopes =
+                    verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
+                build_analysis(
+                    envelopes,
+                    config.graph,
+                    models,
+                    enrichment,
+                    services,
+                    counters,
+                )
+                .write_ordered(sinks.as_ref(), index);
+            });
+            while worker.has_dataflows() {
+                worker.step_or_park(Some(Duration::from_millis(50)));
+            }
+        },
+    )
     .map_err(anyhow::Error::msg)
     .context("cannot start the timely workers")?;
     for r in guards.join() {

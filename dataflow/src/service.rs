@@ -47,6 +47,8 @@ pub struct ServiceConfig {
     pub evidence_store: EvidenceStoreConfig,
     /// Simulator, rule guard and audit log.
     pub services: GraphServices,
+    /// Run as one process of a timely cluster (`None`: this process alone).
+    pub cluster: Option<crate::ClusterConfig>,
 }
 
 /// How a service run ended.
@@ -88,59 +90,62 @@ pub fn run_service(
     let start = Instant::now();
     let worker_fatal = fatal.clone();
     let worker_committed = committed.clone();
-    let guards = timely::execute(timely::Config::process(config.workers), move |worker| {
-        let producer = match KafkaProducer::new(&config.producer, SCHEMA_VERSION) {
-            Ok(p) => Rc::new(RefCell::new(p)),
-            Err(e) => return Err(format!("cannot create the Kafka producer: {e}")),
-        };
-        let acked = ProbeHandle::new();
-        let built = worker.dataflow::<u64, _, _>(|scope| {
-            let (envelopes, state) = kafka_source(
-                scope,
-                config.source.clone(),
-                counters.clone(),
-                acked.clone(),
-                config.shutdown.clone(),
-                process_clock.clone(),
-            )?;
-            let envelopes =
-                verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
-            build_analysis(
-                envelopes,
-                config.graph,
-                config.models.clone(),
-                config.enrichment.clone(),
-                config.services.clone(),
-                counters.clone(),
-            )
-            .write_kafka(
-                &config.topics,
-                producer.clone(),
-                &acked,
-                worker_fatal.clone(),
-            );
-            Ok::<_, rdkafka::error::KafkaError>(state)
-        });
-        let state = built.map_err(|e| format!("cannot create the Kafka consumer: {e}"))?;
-        while worker.has_dataflows() {
-            if let Some(f) = worker_fatal.lock().ok().and_then(|f| f.clone()) {
-                return Err(f);
+    let guards = timely::execute(
+        crate::timely_config(config.workers, config.cluster.as_ref()),
+        move |worker| {
+            let producer = match KafkaProducer::new(&config.producer, SCHEMA_VERSION) {
+                Ok(p) => Rc::new(RefCell::new(p)),
+                Err(e) => return Err(format!("cannot create the Kafka producer: {e}")),
+            };
+            let acked = ProbeHandle::new();
+            let built = worker.dataflow::<u64, _, _>(|scope| {
+                let (envelopes, state) = kafka_source(
+                    scope,
+                    config.source.clone(),
+                    counters.clone(),
+                    acked.clone(),
+                    config.shutdown.clone(),
+                    process_clock.clone(),
+                )?;
+                let envelopes =
+                    verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
+                build_analysis(
+                    envelopes,
+                    config.graph,
+                    config.models.clone(),
+                    config.enrichment.clone(),
+                    config.services.clone(),
+                    counters.clone(),
+                )
+                .write_kafka(
+                    &config.topics,
+                    producer.clone(),
+                    &acked,
+                    worker_fatal.clone(),
+                );
+                Ok::<_, rdkafka::error::KafkaError>(state)
+            });
+            let state = built.map_err(|e| format!("cannot create the Kafka consumer: {e}"))?;
+            while worker.has_dataflows() {
+                if let Some(f) = worker_fatal.lock().ok().and_then(|f| f.clone()) {
+                    return Err(f);
+                }
+                worker.step_or_park(Some(Duration::from_millis(10)));
             }
-            worker.step_or_park(Some(Duration::from_millis(10)));
-        }
-        // Drained: every output is delivered. Flush, then commit.
-        producer
-            .borrow()
-            .flush(Duration::from_secs(30))
-            .map_err(|e| format!("flushing the producer: {e}"))?;
-        let mut st = state.borrow_mut();
-        st.final_commit()
-            .map_err(|e| format!("final offset commit failed: {e}"))?;
-        if let Ok(mut c) = worker_committed.lock() {
-            c.extend(st.stored.iter().map(|(p, o)| (*p, *o)));
-        }
-        Ok(())
-    })
+            // Drained: every output is delivered. Flush, then commit.
+            producer
+                .borrow()
+                .flush(Duration::from_secs(30))
+                .map_err(|e| format!("flushing the producer: {e}"))?;
+            let mut st = state.borrow_mut();
+            st.final_commit()
+                .map_err(|e| format!("final offset commit failed: {e}"))?;
+            if let Ok(mut c) = worker_committed.lock() {
+                c.extend(st.stored.iter().map(|(p, o)| (*p, *o)));
+            }
+            Ok(())
+        },
+    )
     .map_err(anyhow::Error::msg)
     .context("cannot start the timely workers")?;
     for r in guards.join() {

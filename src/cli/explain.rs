@@ -223,6 +223,7 @@ fn explain_by_replay(a: &ExplainArgs, id: &str) -> anyhow::Result<Verdict> {
             evidence_store: Default::default(),
             services: Default::default(),
             rules_dir: None,
+            cluster: None,
         },
         Arc::new(Counters::default()),
     )?;

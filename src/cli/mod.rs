@@ -140,6 +140,41 @@ enum Command {
     Serve(crate::serve::ServeArgs),
 }
 
+/// Timely cluster options shared by `replay` and `run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Processes in the cluster (each with --workers threads).
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+    /// This process's index, 0-based.
+    #[arg(long, default_value_t = 0)]
+    pub process: usize,
+    /// One host:port per process, in process order.
+    #[arg(long, value_name = "FILE")]
+    pub hostfile: Option<std::path::PathBuf>,
+}
+
+impl ClusterArgs {
+    /// The cluster configuration (`None` for a single process).
+    pub fn config(&self) -> anyhow::Result<Option<sentinel_dataflow::ClusterConfig>> {
+        if self.processes <= 1 && self.hostfile.is_none() {
+            anyhow::ensure!(
+                self.process == 0,
+                "--process needs --processes and --hostfile"
+            );
+            return Ok(None);
+        }
+        let Some(h) = &self.hostfile else {
+            anyhow::bail!("--processes {} needs --hostfile", self.processes);
+        };
+        Ok(Some(sentinel_dataflow::ClusterConfig::from_hostfile(
+            h,
+            self.processes,
+            self.process,
+        )?))
+    }
+}
+
 /// The data directory option shared by the model commands.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DataDir {

@@ -142,6 +142,8 @@ pub struct ReplayArgs {
     /// is then no longer byte-identical from run to run).
     #[arg(long)]
     sim_timing: bool,
+    #[command(flatten)]
+    cluster: super::ClusterArgs,
     /// No progress bar.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -328,6 +330,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
             audit,
         },
         rules_dir: a.rules_dir.clone(),
+        cluster: a.cluster.config()?,
     };
     let counters = Arc::new(Counters::default());
     let progress = Progress::start(counters.clone(), total_bytes, a.quiet);

@@ -26,6 +26,8 @@ pub struct RunArgs {
     /// Worker threads (overrides [pipeline] workers).
     #[arg(long, short = 'w')]
     workers: Option<usize>,
+    #[command(flatten)]
+    cluster: super::ClusterArgs,
 }
 
 /// Runs the command: consumes until SIGTERM/SIGINT, then drains, flushes and commits.
@@ -97,6 +99,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
             rule_guard,
             audit,
         },
+        cluster: a.cluster.config()?,
     };
     let counters = Arc::new(Counters::default());
     eprintln!(

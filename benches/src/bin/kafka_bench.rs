@@ -235,6 +235,7 @@ fn service_config(
         connect_timeout: Duration::from_secs(10),
         evidence_store: Default::default(),
         services,
+        cluster: None,
     }
 }
 

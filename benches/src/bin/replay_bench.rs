@@ -70,6 +70,7 @@ fn main() -> anyhow::Result<()> {
                     evidence_store: Default::default(),
                     services: services.clone(),
                     rules_dir: None,
+                    cluster: None,
                 },
                 counters.clone(),
             )?;

@@ -112,6 +112,7 @@ fn main() -> anyhow::Result<()> {
             evidence_store: Default::default(),
             services,
             rules_dir: None,
+            cluster: None,
         },
         Arc::new(Counters::default()),
     )?;

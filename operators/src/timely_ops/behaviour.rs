@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Map;
 use timely::dataflow::StreamVec;
 
 use sentinel_models::anomaly::BehaviourScorer;
 use sentinel_schema::Verdict;
 
+use super::Wire;
 use super::{route, TimeStash};
 use crate::analyze::AnalyzedEvent;
 use crate::infer::{verdict, InferConfig};
@@ -59,8 +61,8 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
         bucket_ms: u64,
         gauges: Arc<WindowGauges>,
     ) -> StreamVec<'scope, u64, Verdict> {
-        let pact = Exchange::new(|e: &AnalyzedEvent| route(&e.client_key));
-        self.unary_frontier(pact, "ScoreBehaviour", move |_cap, _info| {
+        let pact = Exchange::new(|e: &Wire<AnalyzedEvent>| route(&e.0.client_key));
+        self.map(Wire).unary_frontier(pact, "ScoreBehaviour", move |_cap, _info| {
             let mut stash: TimeStash<AnalyzedEvent> = TimeStash::default();
             let mut windows = BehaviourWindows::new(window);
             let (mut last_keys, mut last_bytes, mut last_late) = (0i64, 0i64, 0u64);
@@ -73,7 +75,7 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                     stash.add(
                         time,
                         || cap.retain_least(port),
-                        data.flat_map(|v| v.drain(..)),
+                        data.flat_map(|v| v.drain(..).map(Wire::into_inner)),
                     );
                 });
                 let ready = stash.ready(frontier);

@@ -9,10 +9,12 @@
 mod behaviour;
 mod ordered_sink;
 mod stash;
+mod wire;
 
 pub use behaviour::{ScoreBehaviour, WindowGauges};
 pub use ordered_sink::{OrderedSink, SortKey};
 pub use stash::TimeStash;
+pub use wire::Wire;
 
 /// Routes a string key to a worker with a hash that is the same in every process.
 pub fn route(key: &str) -> u64 {
