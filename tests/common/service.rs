@@ -15,9 +15,15 @@ pub struct Service {
 impl Service {
     /// Starts `sentinel run --config CONFIG`, logging to `log`.
     pub fn start(config: &Path, log: &Path) -> Service {
+        Service::start_with(config, log, &[])
+    }
+
+    /// Starts `sentinel run --config CONFIG EXTRA…`, logging to `log`.
+    pub fn start_with(config: &Path, log: &Path, extra: &[&str]) -> Service {
         super::models_ready();
         let child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
             .args(["run", "--config", config.to_str().expect("utf-8 path")])
+            .args(extra)
             .env("SENTINEL_DATA_DIR", super::data_dir())
             .env(
                 "RUST_LOG",
@@ -74,12 +80,19 @@ impl Service {
         }
     }
 
+    /// Sends SIGTERM without waiting (a cluster's processes stop together).
+    pub fn signal_term(&self) {
+        if let Some(child) = self.child.as_ref() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self, timeout: Duration) -> ExitStatus {
+        self.signal_term();
         let child = self.child.as_mut().expect("running");
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(s) = child.try_wait().expect("wait") {
