@@ -158,6 +158,9 @@ pub struct PipelineSection {
     pub poll_batch: usize,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
+    /// How often the service looks for a promotion or rollback in the model
+    /// registry and swaps the new models in, ms (0: never; restart to change models).
+    pub model_reload_ms: u64,
 }
 
 impl Default for PipelineSection {
@@ -170,12 +173,12 @@ impl Default for PipelineSection {
             max_in_flight: 200_000,
             poll_batch: 4096,
             max_body_bytes: 8 * 1024 * 1024,
+            model_reload_ms: 2000,
         }
     }
 }
 
 impl SentinelConfig {
-    /// Loads `path` with environment overrides and checks it.
     /// Defaults plus environment overrides (no file).
     pub fn load_or_default() -> anyhow::Result<Self> {
         Self::load_figment(Figment::new(), Path::new("(defaults)"))

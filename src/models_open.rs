@@ -71,3 +71,54 @@ pub fn open_models(
     bar.finish_and_clear();
     Ok(Arc::new(bundle))
 }
+
+/// Follows the model registry for a running service: every `interval` it
+/// reads the registry's active model and canary and, when they changed
+/// (a promotion or rollback, from the CLI or the control plane), opens the
+/// new bundle and swaps it into `watch`. Stops when `stop` is set.
+pub fn spawn_model_reloader(
+    data_dir: std::path::PathBuf,
+    config: ModelsConfig,
+    watch: Arc<sentinel_models::bundle::ModelWatch>,
+    interval: Duration,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    audit: Arc<dyn sentinel_schema::AuditHook>,
+) -> anyhow::Result<()> {
+    use sentinel_models::registry::Registry;
+    let fingerprint = |dir: &Path| -> Option<String> {
+        let s = Registry::open(dir).ok()?.state().ok()?;
+        serde_json::to_string(&(s.active, s.canary)).ok()
+    };
+    let mut last = fingerprint(&data_dir);
+    std::thread::Builder::new()
+        .name("model-reloader".into())
+        .spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(interval);
+                let now = fingerprint(&data_dir);
+                if now.is_none() || now == last {
+                    continue;
+                }
+                match ModelBundle::open(&data_dir, &config, |_| {}) {
+                    Ok(bundle) => {
+                        let describe = bundle.describe();
+                        watch.swap(Arc::new(bundle));
+                        eprintln!("sentinel: models reloaded: {describe}");
+                        audit.audit(
+                            "system",
+                            "model.reloaded",
+                            &describe,
+                            serde_json::json!({"generation": watch.generation()}),
+                        );
+                        last = now;
+                    }
+                    Err(e) => {
+                        // Keep serving the current models; try again next time.
+                        eprintln!("sentinel: warning: cannot load the promoted models: {e}");
+                    }
+                }
+            }
+        })
+        .context("cannot start the model reloader")?;
+    Ok(())
+}

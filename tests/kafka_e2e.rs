@@ -368,3 +368,109 @@ fn an_unreachable_broker_is_a_clear_error() {
     assert!(err.contains("unreachable"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(30));
 }
+
+#[test]
+fn a_promotion_reaches_the_running_service_without_restart() {
+    let broker = Broker::memory();
+    broker.create_sentinel_topics(4);
+    let data = common::private_data_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = common::kafka::free_port();
+    let config = write_config(
+        dir.path(),
+        &broker.brokers(),
+        2,
+        &format!("model_reload_ms = 300\n[api]\nmetrics_listen = \"127.0.0.1:{metrics_port}\"\n"),
+    );
+    let mut service = Service::start_in(&config, &dir.path().join("run.log"), data.path(), &[]);
+    service.wait_assigned(2, 4, Duration::from_secs(60));
+    let old = ok(common::sentinel_in(
+        data.path(),
+        &["models", "list", "--json"],
+    ));
+    let old: Value = serde_json::from_str(&old).unwrap();
+    let old = old["active"].as_str().unwrap().to_string();
+
+    // Before: the active model scores.
+    let first = stream(100, 10, T0, 4);
+    let msgs: Vec<(String, Vec<u8>)> = first
+        .iter()
+        .map(|(k, _, v)| (k.clone(), v.clone()))
+        .collect();
+    produce(&broker.brokers(), "events.evidence_created", &msgs);
+    let ids: BTreeSet<String> = first.iter().map(|(_, id, _)| id.clone()).collect();
+    let (v1, _) = wait_for(&broker.brokers(), &ids, 0, Duration::from_secs(90));
+    assert!(v1.values().all(|vs| vs[0]["model_version"] == old.as_str()));
+
+    // A new model is trained and promoted while the service runs.
+    let trained = ok(common::sentinel_in(
+        data.path(),
+        &[
+            "train",
+            "--folds",
+            "1",
+            "--seed",
+            "11",
+            "--quiet",
+            "--json",
+            "--promote",
+            "100",
+        ],
+    ));
+    let new = serde_json::from_str::<Value>(&trained).unwrap()["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new, old);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !service.log_text().contains("models reloaded") {
+        assert!(
+            Instant::now() < deadline,
+            "no reload: {}",
+            service.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // After: the same service scores with the new model, and says so.
+    let second: Vec<_> = stream(200, 10, T0 + 60_000, 4)
+        .into_iter()
+        .skip(100)
+        .collect();
+    let msgs: Vec<(String, Vec<u8>)> = second
+        .iter()
+        .map(|(k, _, v)| (k.clone(), v.clone()))
+        .collect();
+    produce(&broker.brokers(), "events.evidence_created", &msgs);
+    let ids2: BTreeSet<String> = second.iter().map(|(_, id, _)| id.clone()).collect();
+    let (v2, _) = wait_for(&broker.brokers(), &ids2, 0, Duration::from_secs(90));
+    for id in &ids2 {
+        assert_eq!(v2[id][0]["model_version"], new.as_str(), "{id}");
+    }
+    // The service's own metrics: pipeline counters, consumer lag, watermark delay.
+    std::thread::sleep(Duration::from_millis(1500));
+    let metrics = std::process::Command::new("curl")
+        .args(["-sf", &format!("http://127.0.0.1:{metrics_port}/metrics")])
+        .output()
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.stdout);
+    for name in [
+        "sentinel_events_in_total{source=\"input\"} 200",
+        "cerberus_sentinel_predictions_total{verdict=",
+        "sentinel_consumer_lag{partition=",
+        "sentinel_watermark_delay_seconds",
+        "cerberus_rules_generated_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing in\n{metrics}");
+    }
+    assert!(
+        service.terminate(Duration::from_secs(60)).success(),
+        "{}",
+        service.log_text()
+    );
+    let audit = ok(common::sentinel_in(
+        data.path(),
+        &["audit", "tail", "-n", "50"],
+    ));
+    assert!(audit.contains("model.reloaded"), "{audit}");
+}

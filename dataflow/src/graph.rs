@@ -8,6 +8,7 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Exchange, OkErr};
 use timely::dataflow::StreamVec;
 
+use sentinel_models::bundle::ModelWatch;
 use sentinel_models::ModelBundle;
 use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
 use sentinel_operators::enrich::EnrichmentTables;
@@ -53,6 +54,8 @@ pub struct GraphServices {
     pub rule_guard: Option<Arc<RuleGuard>>,
     /// Where policy decisions are recorded.
     pub audit: Arc<dyn AuditHook>,
+    /// Live models: when set, the analyze stage follows its swaps.
+    pub model_watch: Option<Arc<ModelWatch>>,
 }
 
 impl Default for GraphServices {
@@ -61,6 +64,7 @@ impl Default for GraphServices {
             simulator: None,
             rule_guard: None,
             audit: Arc::new(NoAudit),
+            model_watch: None,
         }
     }
 }
@@ -169,6 +173,7 @@ pub fn build_analysis<'scope>(
         simulator,
         rule_guard,
         audit,
+        model_watch,
     } = services;
     let (events, dead): (
         StreamVec<'scope, u64, EventInFlight>,
@@ -203,6 +208,9 @@ pub fn build_analysis<'scope>(
         ..config.analyze
     };
     let mut analyzer = EventAnalyzer::new(analyze_config, models, enrichment);
+    if let Some(w) = model_watch {
+        analyzer.follow(w);
+    }
     let analyzed: StreamVec<'scope, u64, AnalyzedEvent> = events
         .map(Wire)
         .exchange(|w: &Wire<EventInFlight>| spread(&w.0 .1))

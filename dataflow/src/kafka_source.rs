@@ -63,12 +63,24 @@ struct RebalanceLog {
     assigned: Mutex<Vec<i32>>,
 }
 
-/// The consumer context: records rebalances for the operator.
+/// The consumer context: records rebalances for the operator and the
+/// consumer lag librdkafka's statistics report.
 pub struct SourceContext {
     log: Arc<RebalanceLog>,
+    counters: Arc<Counters>,
 }
 
-impl ClientContext for SourceContext {}
+impl ClientContext for SourceContext {
+    fn stats(&self, statistics: rdkafka::statistics::Statistics) {
+        for topic in statistics.topics.values() {
+            for (p, part) in &topic.partitions {
+                if *p >= 0 && part.consumer_lag >= 0 {
+                    self.counters.set_lag(*p, part.consumer_lag);
+                }
+            }
+        }
+    }
+}
 
 impl ConsumerContext for SourceContext {
     fn pre_rebalance(&self, _c: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -171,9 +183,12 @@ pub fn kafka_source<'scope>(
     process_clock: Arc<ProcessClock>,
 ) -> Result<KafkaSourceParts<'scope>, rdkafka::error::KafkaError> {
     let log = Arc::new(RebalanceLog::default());
-    let consumer: BaseConsumer<SourceContext> =
-        consumer_config(&settings.client, &settings.group_id)
-            .create_with_context(SourceContext { log: log.clone() })?;
+    let mut cc = consumer_config(&settings.client, &settings.group_id);
+    cc.set("statistics.interval.ms", "1000");
+    let consumer: BaseConsumer<SourceContext> = cc.create_with_context(SourceContext {
+        log: log.clone(),
+        counters: counters.clone(),
+    })?;
     consumer.subscribe(&[settings.topic.as_str()])?;
     let state = Rc::new(RefCell::new(KafkaSourceState {
         consumer,
@@ -187,6 +202,7 @@ pub fn kafka_source<'scope>(
     }));
     let shared = state.clone();
     let worker = scope.index();
+    let (watermark_counters, bucket_ms) = (counters.clone(), settings.bucket_ms);
     let source_name = format!("kafka:{}", settings.topic);
     let stream = source(scope, "KafkaSource", move |capability, info| {
         let activator = scope.activator_for(info.address);
@@ -398,6 +414,8 @@ pub fn kafka_source<'scope>(
                     "source capability advanced"
                 );
                 c.downgrade(&target);
+                watermark_counters
+                    .set_watermark(worker, (target as i64).saturating_mul(bucket_ms as i64));
             }
             if got > 0 {
                 activator.activate();

@@ -22,6 +22,10 @@ pub struct Counters {
     pub packages_verified: AtomicU64,
     /// Evidence packages rejected (unavailable, hash mismatch, bad signature).
     pub packages_rejected: AtomicU64,
+    /// Source watermark (event time, ms) per worker.
+    watermarks: Mutex<BTreeMap<usize, i64>>,
+    /// Consumer lag per Kafka partition (from librdkafka statistics).
+    lag: Mutex<BTreeMap<i32, i64>>,
     /// Rule candidates the benign-corpus guard rejected.
     pub rules_rejected: AtomicU64,
     /// Threat-twin simulations run.
@@ -54,6 +58,33 @@ impl Counters {
         if let Ok(mut m) = self.dead.lock() {
             *m.entry(reason.to_string()).or_default() += 1;
         }
+    }
+
+    /// Records a worker's source watermark (event time, ms).
+    pub fn set_watermark(&self, worker: usize, event_time_ms: i64) {
+        if let Ok(mut m) = self.watermarks.lock() {
+            m.insert(worker, event_time_ms);
+        }
+    }
+
+    /// The least source watermark of this process, if any source reported one.
+    pub fn watermark_ms(&self) -> Option<i64> {
+        self.watermarks
+            .lock()
+            .ok()
+            .and_then(|m| m.values().min().copied())
+    }
+
+    /// Records a partition's consumer lag (messages behind the end).
+    pub fn set_lag(&self, partition: i32, lag: i64) {
+        if let Ok(mut m) = self.lag.lock() {
+            m.insert(partition, lag);
+        }
+    }
+
+    /// Consumer lag per partition.
+    pub fn lag(&self) -> BTreeMap<i32, i64> {
+        self.lag.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// Counts a threat-twin simulation.

@@ -227,3 +227,45 @@ impl ModelBundle {
         )
     }
 }
+
+/// Live models: the bundle in use and a generation bumped on every swap.
+/// Scorers check the generation (one atomic load) before each record and
+/// pick up a new bundle between records, so each record is scored by
+/// exactly one model version, which its verdict names.
+#[derive(Debug)]
+pub struct ModelWatch {
+    current: std::sync::RwLock<Arc<ModelBundle>>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl ModelWatch {
+    /// Starts with `bundle`.
+    pub fn new(bundle: Arc<ModelBundle>) -> ModelWatch {
+        ModelWatch {
+            current: std::sync::RwLock::new(bundle),
+            generation: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Replaces the bundle.
+    pub fn swap(&self, bundle: Arc<ModelBundle>) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = bundle;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The current generation.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The current bundle and its generation.
+    pub fn current(&self) -> (u64, Arc<ModelBundle>) {
+        let b = self
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        (self.generation(), b)
+    }
+}

@@ -144,6 +144,7 @@ pub struct EventAnalyzer {
     models: Arc<ModelBundle>,
     enrichment: Arc<EnrichmentTables>,
     cache: MemoCache<(u128, bool, u8), Memo>,
+    watch: Option<(Arc<sentinel_models::bundle::ModelWatch>, u64)>,
 }
 
 /// Longest normalized text kept in findings.
@@ -163,6 +164,28 @@ impl EventAnalyzer {
             models,
             enrichment,
             cache: MemoCache::new(16 * 1024),
+            watch: None,
+        }
+    }
+
+    /// Follows `watch`: a model swap (promotion, rollback) takes effect
+    /// from the next record on.
+    pub fn follow(&mut self, watch: Arc<sentinel_models::bundle::ModelWatch>) {
+        let (generation, bundle) = watch.current();
+        self.models = bundle;
+        self.cache = MemoCache::new(16 * 1024);
+        self.watch = Some((watch, generation));
+    }
+
+    fn refresh_models(&mut self) {
+        let Some((w, seen)) = &self.watch else {
+            return;
+        };
+        if w.generation() != *seen {
+            let (generation, bundle) = w.current();
+            self.models = bundle;
+            self.cache = MemoCache::new(16 * 1024);
+            self.watch = Some((w.clone(), generation));
         }
     }
 
@@ -218,6 +241,7 @@ impl EventAnalyzer {
         late: bool,
         verified: bool,
     ) -> AnalyzedEvent {
+        self.refresh_models();
         if let Some(ip) = event.client.ip {
             if event.enrichment.is_none() && !self.enrichment.is_empty() {
                 event.enrichment = self.enrichment.lookup(ip);

@@ -328,6 +328,8 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
             simulator,
             rule_guard,
             audit,
+            // A replay scores with one set of models from start to end.
+            model_watch: None,
         },
         rules_dir: a.rules_dir.clone(),
         cluster: a.cluster.config()?,

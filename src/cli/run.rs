@@ -60,6 +60,17 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         None
     };
     let rule_guard = Some(crate::sandbox_open::open_rule_guard(&cfg.rule_guard)?);
+    let model_watch = Arc::new(sentinel_models::bundle::ModelWatch::new(models.clone()));
+    if cfg.pipeline.model_reload_ms > 0 {
+        crate::models_open::spawn_model_reloader(
+            cfg.data_dir.clone(),
+            cfg.models.clone(),
+            model_watch.clone(),
+            Duration::from_millis(cfg.pipeline.model_reload_ms),
+            shutdown.clone(),
+            audit.clone(),
+        )?;
+    }
     let service = ServiceConfig {
         workers,
         source: KafkaSourceSettings {
@@ -98,6 +109,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
             simulator,
             rule_guard,
             audit,
+            model_watch: Some(model_watch),
         },
         cluster: a.cluster.config()?,
     };

@@ -204,7 +204,12 @@ pub fn run(a: TrainArgs) -> anyhow::Result<i32> {
                     Some(c) if c.version == meta.version => format!("canary at {}%", c.percent),
                     _ => "active".to_string(),
                 };
-                writeln!(out, "promoted {}: {what}", meta.version)?;
+                if a.json {
+                    // Standard output stays one JSON document.
+                    eprintln!("sentinel: promoted {}: {what}", meta.version);
+                } else {
+                    writeln!(out, "promoted {}: {what}", meta.version)?;
+                }
             }
             Err(e) => {
                 eprintln!("sentinel: not promoted: {e}");

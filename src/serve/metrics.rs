@@ -36,6 +36,10 @@ pub struct Metrics {
     pub window_state_bytes: IntGauge,
     /// `sentinel_window_active_keys`.
     pub window_active_keys: IntGauge,
+    /// `sentinel_consumer_lag{partition}`: messages behind the partition's end.
+    pub consumer_lag: prometheus::IntGaugeVec,
+    /// `sentinel_watermark_delay_seconds`: wall clock minus the least source watermark.
+    pub watermark_delay: prometheus::Gauge,
     /// `sentinel_http_requests_total{route,status}`.
     pub http_requests: IntCounterVec,
 }
@@ -97,7 +101,23 @@ impl Metrics {
         .expect("valid");
         r.register(Box::new(window_active_keys.clone()))
             .expect("unique metric");
+        let consumer_lag = prometheus::IntGaugeVec::new(
+            Opts::new("sentinel_consumer_lag", "Kafka consumer lag per partition"),
+            &["partition"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(consumer_lag.clone()))
+            .expect("unique metric");
+        let watermark_delay = prometheus::Gauge::new(
+            "sentinel_watermark_delay_seconds",
+            "Wall clock minus the least source watermark (event time)",
+        )
+        .expect("valid metric");
+        r.register(Box::new(watermark_delay.clone()))
+            .expect("unique metric");
         Metrics {
+            consumer_lag,
+            watermark_delay,
             inference_latency,
             predictions: counter_vec(
                 &r,

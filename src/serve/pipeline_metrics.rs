@@ -96,6 +96,16 @@ impl Sampler {
         m.simulations
             .with_label_values(&["no_exploit"])
             .inc_by(self.delta("sim:none", sims.saturating_sub(exploits + failed)));
+        for (p, lag) in c.lag() {
+            m.consumer_lag.with_label_values(&[&p.to_string()]).set(lag);
+        }
+        if let Some(w) = c.watermark_ms() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            m.watermark_delay.set((now - w) as f64 / 1000.0);
+        }
         m.window_state_bytes
             .set(c.window.state_bytes.load(Ordering::Relaxed));
         m.window_active_keys
@@ -168,6 +178,8 @@ mod tests {
         c.rule(RuleStatus::AutoApplied);
         c.rule(RuleStatus::Proposed);
         c.dead_letter("invalid_json");
+        c.set_lag(3, 42);
+        c.set_watermark(0, 1_000);
         s.sample(&m, &c);
         s.sample(&m, &c);
         c.records_in.store(7, Ordering::Relaxed);
@@ -179,6 +191,8 @@ mod tests {
             "cerberus_rules_generated_total 2",
             "cerberus_rules_applied_total 1",
             "sentinel_dead_letters_total{reason=\"invalid_json\"} 1",
+            "sentinel_consumer_lag{partition=\"3\"} 42",
+            "sentinel_watermark_delay_seconds ",
         ] {
             assert!(text.contains(line), "{line} missing in\n{text}");
         }

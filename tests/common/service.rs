@@ -21,10 +21,15 @@ impl Service {
     /// Starts `sentinel run --config CONFIG EXTRA…`, logging to `log`.
     pub fn start_with(config: &Path, log: &Path, extra: &[&str]) -> Service {
         super::models_ready();
+        Service::start_in(config, log, &super::data_dir(), extra)
+    }
+
+    /// [`Service::start_with`] on the data directory `data_dir`.
+    pub fn start_in(config: &Path, log: &Path, data_dir: &Path, extra: &[&str]) -> Service {
         let child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
             .args(["run", "--config", config.to_str().expect("utf-8 path")])
             .args(extra)
-            .env("SENTINEL_DATA_DIR", super::data_dir())
+            .env("SENTINEL_DATA_DIR", data_dir)
             .env(
                 "RUST_LOG",
                 std::env::var("TEST_SENTINEL_LOG").unwrap_or_else(|_| "info".into()),
