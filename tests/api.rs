@@ -493,3 +493,61 @@ fn fuzzing_with_the_openapi_document_finds_no_server_error() {
     );
     assert!(report.contains("passed"), "{report}");
 }
+
+#[test]
+fn a_cli_promotion_reaches_the_running_control_plane() {
+    let data = common::private_data_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = write_config(
+        dir.path(),
+        data.path(),
+        port,
+        "[pipeline]\nmodel_reload_ms = 300\n",
+    );
+    let s = Server::start(&cfg, port, ClientTls::default());
+    let body = Some(r#"{"payload":"red shoes"}"#);
+    let before = s.json(
+        "POST",
+        "/api/v1/sentinel/predict-payload",
+        token("analyst"),
+        body,
+    );
+    let trained = common::ok(common::sentinel_in(
+        data.path(),
+        &[
+            "train",
+            "--folds",
+            "1",
+            "--seed",
+            "5",
+            "--quiet",
+            "--json",
+            "--promote",
+            "100",
+        ],
+    ));
+    let new = serde_json::from_str::<serde_json::Value>(&trained).unwrap()["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(before["model"], new.as_str());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let p = s.json(
+            "POST",
+            "/api/v1/sentinel/predict-payload",
+            token("analyst"),
+            body,
+        );
+        if p["model"] == new.as_str() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still serving {}",
+            p["model"]
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
