@@ -32,7 +32,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             timeout_ms: 5_000,
-            fuel: 2_000_000_000,
+            fuel: 200_000_000,
             memory_limit_bytes: 64 << 20,
             table_elements: 10_000,
             max_stack_bytes: 512 << 10,

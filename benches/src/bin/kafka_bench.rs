@@ -10,7 +10,7 @@
 //!    (verdict received − event time). Uses `bucket_ms = 10` and no allowed
 //!    lateness: latency is bounded below by the bucket plus the lateness.
 //!
-//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules]`
+//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules --timeout-s S]`
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
@@ -249,12 +249,14 @@ fn main() -> anyhow::Result<()> {
     let mut n = 500_000usize;
     let mut rate = 25_000usize;
     let mut models = "full".to_string();
+    let mut timeout_s = 300u64;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--models" => models = args.next().context("--models full|rules")?,
             "--events" => n = args.next().context("--events N")?.parse()?,
             "--rate" => rate = args.next().context("--rate R")?.parse()?,
+            "--timeout-s" => timeout_s = args.next().context("--timeout-s S")?.parse()?,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -327,10 +329,11 @@ fn main() -> anyhow::Result<()> {
     }
     let start = Instant::now();
     while counters.verdicts.load(Ordering::Relaxed) < n as u64 {
-        if start.elapsed() > Duration::from_secs(120) {
+        if start.elapsed() > Duration::from_secs(timeout_s) {
             bail!(
-                "only {} verdicts",
-                counters.verdicts.load(Ordering::Relaxed)
+                "only {} verdicts after {timeout_s} s ({} simulations so far)",
+                counters.verdicts.load(Ordering::Relaxed),
+                counters.simulations.load(Ordering::Relaxed)
             );
         }
         std::thread::sleep(Duration::from_millis(5));
