@@ -216,7 +216,7 @@ fn service_config(
             bucket_ms,
             allowed_lateness_ms: lateness,
             idle_timeout: Duration::from_millis(200),
-            max_in_flight: 200_000,
+            max_in_flight: MAX_IN_FLIGHT.load(std::sync::atomic::Ordering::Relaxed),
             batch: 4096,
             validation: Default::default(),
         },
@@ -239,6 +239,9 @@ fn service_config(
     }
 }
 
+/// `--max-in-flight`: the source's backpressure threshold.
+static MAX_IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(200_000);
+
 fn main() -> anyhow::Result<()> {
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
@@ -257,6 +260,10 @@ fn main() -> anyhow::Result<()> {
             "--events" => n = args.next().context("--events N")?.parse()?,
             "--rate" => rate = args.next().context("--rate R")?.parse()?,
             "--timeout-s" => timeout_s = args.next().context("--timeout-s S")?.parse()?,
+            "--max-in-flight" => MAX_IN_FLIGHT.store(
+                args.next().context("--max-in-flight N")?.parse()?,
+                std::sync::atomic::Ordering::Relaxed,
+            ),
             other => bail!("unknown argument {other}"),
         }
     }
