@@ -72,17 +72,16 @@ pub fn open_models(
     Ok(Arc::new(bundle))
 }
 
-/// Follows the model registry for a running service: every `interval` it
-/// reads the registry's active model and canary and, when they changed
-/// (a promotion or rollback, from the CLI or the control plane), opens the
-/// new bundle and swaps it into `watch`. Stops when `stop` is set.
-pub fn spawn_model_reloader(
+/// Watches the model registry: every `interval` it reads the active model
+/// and canary and, when they changed (a promotion or rollback, from the
+/// CLI or a control plane), calls `on_change`; a failed `on_change` is
+/// retried at the next tick. Stops when `stop` is set.
+pub fn spawn_registry_watch(
+    name: &str,
     data_dir: std::path::PathBuf,
-    config: ModelsConfig,
-    watch: Arc<sentinel_models::bundle::ModelWatch>,
     interval: Duration,
     stop: Arc<std::sync::atomic::AtomicBool>,
-    audit: Arc<dyn sentinel_schema::AuditHook>,
+    mut on_change: impl FnMut() -> anyhow::Result<()> + Send + 'static,
 ) -> anyhow::Result<()> {
     use sentinel_models::registry::Registry;
     let fingerprint = |dir: &Path| -> Option<String> {
@@ -91,7 +90,7 @@ pub fn spawn_model_reloader(
     };
     let mut last = fingerprint(&data_dir);
     std::thread::Builder::new()
-        .name("model-reloader".into())
+        .name(name.into())
         .spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 std::thread::sleep(interval);
@@ -99,26 +98,41 @@ pub fn spawn_model_reloader(
                 if now.is_none() || now == last {
                     continue;
                 }
-                match ModelBundle::open(&data_dir, &config, |_| {}) {
-                    Ok(bundle) => {
-                        let describe = bundle.describe();
-                        watch.swap(Arc::new(bundle));
-                        eprintln!("sentinel: models reloaded: {describe}");
-                        audit.audit(
-                            "system",
-                            "model.reloaded",
-                            &describe,
-                            serde_json::json!({"generation": watch.generation()}),
-                        );
-                        last = now;
-                    }
+                match on_change() {
+                    Ok(()) => last = now,
+                    // Keep serving the current models; try again next time.
                     Err(e) => {
-                        // Keep serving the current models; try again next time.
-                        eprintln!("sentinel: warning: cannot load the promoted models: {e}");
+                        eprintln!("sentinel: warning: cannot load the promoted models: {e:#}")
                     }
                 }
             }
         })
-        .context("cannot start the model reloader")?;
+        .context("cannot start the registry watch")?;
     Ok(())
+}
+
+/// Follows the model registry for a running service (see
+/// [`spawn_registry_watch`]): opens the new bundle and swaps it into `watch`.
+pub fn spawn_model_reloader(
+    data_dir: std::path::PathBuf,
+    config: ModelsConfig,
+    watch: Arc<sentinel_models::bundle::ModelWatch>,
+    interval: Duration,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    audit: Arc<dyn sentinel_schema::AuditHook>,
+) -> anyhow::Result<()> {
+    let dir = data_dir.clone();
+    spawn_registry_watch("model-reloader", data_dir, interval, stop, move || {
+        let bundle = ModelBundle::open(&dir, &config, |_| {})?;
+        let describe = bundle.describe();
+        watch.swap(Arc::new(bundle));
+        eprintln!("sentinel: models reloaded: {describe}");
+        audit.audit(
+            "system",
+            "model.reloaded",
+            &describe,
+            serde_json::json!({"generation": watch.generation()}),
+        );
+        Ok(())
+    })
 }

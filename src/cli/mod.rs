@@ -15,7 +15,7 @@ mod replay;
 mod rules;
 mod run;
 mod simulate;
-mod train;
+pub mod train;
 
 use clap::{Parser, Subcommand};
 

@@ -224,7 +224,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<i32> {
     })
 }
 
-fn now_ms() -> i64 {
+/// Wall time, ms since the Unix epoch (model creation stamps).
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

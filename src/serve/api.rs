@@ -565,18 +565,23 @@ pub async fn model_server_health(State(s): State<Arc<AppState>>) -> ApiResult {
     }))
 }
 
+/// The sandbox, or 503 when simulation is disabled.
+fn simulator(s: &AppState) -> Result<&sentinel_operators::simulate::Simulator, ApiError> {
+    s.simulator.as_deref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_sandbox",
+            "simulation is disabled",
+        )
+    })
+}
+
 /// Presses the sandbox panic button.
 pub async fn sandbox_panic(
     State(s): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
 ) -> ApiResult {
-    let Some(sim) = &s.simulator else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_sandbox",
-            "simulation is disabled",
-        ));
-    };
+    let sim = simulator(&s)?;
     let t0 = Instant::now();
     let running = sim.sandbox.panic(&caller.name);
     let stopped = sim.sandbox.wait_idle(std::time::Duration::from_secs(5));
@@ -593,13 +598,7 @@ pub async fn sandbox_rearm(
     State(s): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
 ) -> ApiResult {
-    let Some(sim) = &s.simulator else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_sandbox",
-            "simulation is disabled",
-        ));
-    };
+    let sim = simulator(&s)?;
     sim.sandbox.rearm(&caller.name);
     ok(json!({"health": sim.sandbox.health()}))
 }

@@ -61,10 +61,7 @@ pub fn train_and_register(
     };
     let report = train(&plan, |_| {});
     let mut meta = report.meta.clone();
-    meta.created_at_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
+    meta.created_at_ms = crate::cli::train::now_ms();
     let meta = registry.register(&report.artifact, meta)?;
     Ok(Trained {
         version: meta.version,

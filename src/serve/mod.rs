@@ -289,9 +289,15 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("bad listen address {:?}", cfg.api.listen))?;
     let state = build_state(&cfg)?;
     if cfg.pipeline.model_reload_ms > 0 {
-        watch_registry(
-            state.clone(),
+        // Follow promotions made elsewhere (the CLI, another control plane)
+        // the way `sentinel run` does.
+        let s = state.clone();
+        crate::models_open::spawn_registry_watch(
+            "model-watch",
+            cfg.data_dir.clone(),
             Duration::from_millis(cfg.pipeline.model_reload_ms),
+            Arc::new(AtomicBool::new(false)),
+            move || api::reload_models(&s),
         )?;
     }
     let app = router(state.clone(), &cfg.api);
@@ -335,31 +341,6 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
         .context("the server failed")
     })?;
     Ok(0)
-}
-
-/// Follows promotions and rollbacks made elsewhere (the CLI, another
-/// control plane) the way `sentinel run` does.
-fn watch_registry(state: Arc<AppState>, every: Duration) -> anyhow::Result<()> {
-    use sentinel_models::registry::Registry;
-    let fingerprint = |s: &AppState| -> Option<String> {
-        let r = Registry::open(&s.data_dir).ok()?.state().ok()?;
-        serde_json::to_string(&(r.active, r.canary)).ok()
-    };
-    let mut last = fingerprint(&state);
-    std::thread::Builder::new()
-        .name("model-watch".into())
-        .spawn(move || loop {
-            std::thread::sleep(every);
-            let now = fingerprint(&state);
-            if now.is_some() && now != last {
-                match api::reload_models(&state) {
-                    Ok(()) => last = now,
-                    Err(e) => tracing::warn!("cannot load the promoted models: {e:#}"),
-                }
-            }
-        })
-        .context("cannot start the model watch")?;
-    Ok(())
 }
 
 async fn announce(handle: &axum_server::Handle, scheme: &str, mtls: bool) {
