@@ -106,4 +106,17 @@ mod tests {
             timely::CommunicationConfig::Process(3)
         ));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn host_files_never_panic(text in "\\PC{0,200}", n in 0usize..4, i in 0usize..4) {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("hosts");
+            std::fs::write(&p, &text).unwrap();
+            if let Ok(c) = ClusterConfig::from_hostfile(&p, n, i) {
+                proptest::prop_assert!(c.process < c.addresses.len());
+                proptest::prop_assert_eq!(c.addresses.len(), n);
+            }
+        }
+    }
 }

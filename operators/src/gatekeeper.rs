@@ -331,4 +331,12 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&file).unwrap(), good);
         assert_eq!(rules_in_file(&good), BTreeSet::from([("a".to_string(), 1)]));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn rules_in_file_never_panics(text in "\\PC{0,300}") {
+            let _ = rules_in_file(&text);
+            let _ = rules_in_file(&format!("# rule {text}\n# rule a v{text}"));
+        }
+    }
 }

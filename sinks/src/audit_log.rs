@@ -509,4 +509,25 @@ mod tests {
         std::fs::remove_file(&segs[1]).unwrap();
         assert!(verify(d.path()).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn verify_never_panics_on_arbitrary_files(
+            lines in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120), 0..6),
+            head in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+        ) {
+            let d = tempfile::tempdir().unwrap();
+            let mut text = Vec::new();
+            for l in &lines {
+                text.extend_from_slice(l);
+                text.push(b'\n');
+            }
+            std::fs::write(d.path().join(CURRENT), &text).unwrap();
+            std::fs::write(d.path().join(HEAD), &head).unwrap();
+            // Random bytes are never a valid chain (unless empty).
+            let r = verify(d.path());
+            proptest::prop_assert!(r.is_err() || lines.is_empty() || text.iter().all(|b| *b == b'\n'));
+            let _ = line_hash_ok(&text);
+        }
+    }
 }
