@@ -70,6 +70,9 @@ pub struct SentinelConfig {
     /// The HTTP control plane (`sentinel serve`) and the service's metrics listener.
     #[serde(default)]
     pub api: crate::serve::config::ApiConfig,
+    /// Feedback-driven retraining, canary and promotion in `sentinel run`.
+    #[serde(default)]
+    pub learning: sentinel_models::learning::LearningConfig,
 }
 
 fn default_data_dir() -> PathBuf {

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod learner;
 mod models_open;
 mod progress;
 mod sandbox_open;

@@ -286,7 +286,7 @@ pub fn build_analysis<'scope>(
     let verdict_out = verdicts
         .clone()
         .map(move |(v, _): (Verdict, Vec<SimResult>)| {
-            c.verdict(v.decision, v.label);
+            c.verdict_scored(&v);
             (
                 key(&v.provenance, v.event_time_ms, 0),
                 OutRecord {

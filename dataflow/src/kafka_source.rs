@@ -33,6 +33,10 @@ use sentinel_sources::kafka::{consumer_config, decode_message, ClientSettings, O
 use crate::watermark::{bucket, PartitionWatermark};
 use crate::{Counters, Envelope};
 
+/// Records held for the watermark (read, not yet released) may reach this
+/// multiple of `max_in_flight` before the source pauses for memory's sake.
+const HARD_CAP_FACTOR: usize = 8;
+
 /// How the Kafka source behaves.
 #[derive(Clone, Debug)]
 pub struct KafkaSourceSettings {
@@ -48,7 +52,9 @@ pub struct KafkaSourceSettings {
     pub allowed_lateness_ms: i64,
     /// A partition without messages for this long no longer holds the watermark back.
     pub idle_timeout: Duration,
-    /// Records in flight (read, not yet acknowledged) above which partitions are paused.
+    /// Records released to the graph and not yet acknowledged above which
+    /// partitions are paused (resumed at half). Records still held for the
+    /// watermark count only past eight times this (a memory cap).
     pub max_in_flight: usize,
     /// Messages read per activation.
     pub batch: usize,
@@ -346,22 +352,6 @@ pub fn kafka_source<'scope>(
             let done = st.tracker.complete(frontier);
             st.store(done);
 
-            // Backpressure.
-            let in_flight = st.tracker.in_flight();
-            if !st.paused && in_flight > settings.max_in_flight {
-                if let Ok(a) = st.consumer.assignment() {
-                    if st.consumer.pause(&a).is_ok() {
-                        st.paused = true;
-                    }
-                }
-            } else if st.paused && in_flight <= settings.max_in_flight / 2 {
-                if let Ok(a) = st.consumer.assignment() {
-                    if st.consumer.resume(&a).is_ok() {
-                        st.paused = false;
-                    }
-                }
-            }
-
             // The capability follows the least watermark of the active
             // partitions; an active partition without data yet holds it.
             let mut holding = false;
@@ -410,12 +400,39 @@ pub fn kafka_source<'scope>(
                     from = now_time,
                     to = target,
                     active = active.len(),
-                    in_flight,
+                    in_flight = st.tracker.in_flight(),
                     "source capability advanced"
                 );
                 c.downgrade(&target);
                 watermark_counters
                     .set_watermark(worker, (target as i64).saturating_mul(bucket_ms as i64));
+            }
+            // Backpressure: pause while the graph holds too many released
+            // records. Records still waiting for the watermark do not count —
+            // pausing for them would stop the watermark they wait for — except
+            // past a hard memory cap.
+            let released = *c.time();
+            let downstream = st.tracker.downstream(frontier, released);
+            let in_flight = st.tracker.in_flight();
+            let over = downstream > settings.max_in_flight
+                || in_flight > settings.max_in_flight.saturating_mul(HARD_CAP_FACTOR);
+            if !st.paused && over {
+                if let Ok(a) = st.consumer.assignment() {
+                    if st.consumer.pause(&a).is_ok() {
+                        tracing::debug!(worker, downstream, in_flight, "paused");
+                        st.paused = true;
+                    }
+                }
+            } else if st.paused
+                && downstream <= settings.max_in_flight / 2
+                && in_flight <= settings.max_in_flight.saturating_mul(HARD_CAP_FACTOR) / 2
+            {
+                if let Ok(a) = st.consumer.assignment() {
+                    if st.consumer.resume(&a).is_ok() {
+                        tracing::debug!(worker, downstream, in_flight, "resumed");
+                        st.paused = false;
+                    }
+                }
             }
             if got > 0 {
                 activator.activate();

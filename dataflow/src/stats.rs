@@ -4,8 +4,12 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use sentinel_models::learning::{ScoreHistogram, VersionStats};
 use sentinel_operators::timely_ops::WindowGauges;
 use sentinel_schema::{Decision, RuleStatus, ThreatClass};
+
+/// Marks a stored drift value (the sign bit: PSI is never negative).
+const DRIFT_SET: u64 = 1 << 63;
 
 /// Live counters of a run.
 #[derive(Debug, Default)]
@@ -42,6 +46,12 @@ pub struct Counters {
     rules: Mutex<BTreeMap<RuleStatus, u64>>,
     /// Window gauges.
     pub window: Arc<WindowGauges>,
+    /// Per model version: records scored and flagged (canary judgement).
+    by_model: Mutex<BTreeMap<String, VersionStats>>,
+    /// Cumulative histogram of verdict scores (drift detection).
+    scores: Mutex<ScoreHistogram>,
+    /// The learner's last drift measurement (f64 bits; NaN: none yet).
+    drift_psi: AtomicU64,
 }
 
 impl Counters {
@@ -51,6 +61,46 @@ impl Counters {
         if let Ok(mut m) = self.by_outcome.lock() {
             *m.entry((decision, label)).or_default() += 1;
         }
+    }
+
+    /// Counts a verdict with the model version that scored it and its score.
+    pub fn verdict_scored(&self, v: &sentinel_schema::Verdict) {
+        self.verdict(v.decision, v.label);
+        if let Ok(mut m) = self.by_model.lock() {
+            let e = match m.get_mut(v.model_version.as_str()) {
+                Some(e) => e,
+                None => m.entry(v.model_version.clone()).or_default(),
+            };
+            e.scored += 1;
+            if v.decision != Decision::Benign {
+                e.flagged += 1;
+            }
+        }
+        if let Ok(mut h) = self.scores.lock() {
+            h.add(v.payload_score);
+        }
+    }
+
+    /// Records scored and flagged per model version, since the start.
+    pub fn by_model(&self) -> BTreeMap<String, VersionStats> {
+        self.by_model.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Records the learner's latest drift measurement.
+    pub fn set_drift_psi(&self, psi: f64) {
+        self.drift_psi
+            .store(psi.to_bits() | DRIFT_SET, Ordering::Relaxed);
+    }
+
+    /// The learner's latest drift measurement, if any.
+    pub fn drift_psi(&self) -> Option<f64> {
+        let bits = self.drift_psi.load(Ordering::Relaxed);
+        (bits & DRIFT_SET != 0).then(|| f64::from_bits(bits & !DRIFT_SET))
+    }
+
+    /// The cumulative histogram of verdict payload scores.
+    pub fn score_histogram(&self) -> ScoreHistogram {
+        self.scores.lock().map(|h| *h).unwrap_or_default()
     }
 
     /// Counts a dead letter.

@@ -28,6 +28,7 @@ pub mod evaluate;
 pub mod explain;
 pub mod features;
 pub mod fsutil;
+pub mod learning;
 pub mod lex;
 pub mod lexicon;
 pub mod ml;

@@ -47,6 +47,13 @@ pub struct TrainPlan {
     pub dataset_version: Option<String>,
     /// Model this one derives from.
     pub parent: Option<String>,
+    /// Analyst-labelled samples (feedback). Their label wins over a corpus
+    /// sample with the same payload; each is fitted `feedback_weight` times
+    /// per epoch; the final model must classify every one of them as
+    /// labelled, or the gate fails (`feedback`).
+    pub feedback: Vec<(String, ThreatClass)>,
+    /// How many times a feedback sample counts (1: like any other sample).
+    pub feedback_weight: usize,
 }
 
 /// Stages reported while training.
@@ -147,10 +154,48 @@ pub fn dedupe(
     crate::dataset::clean(&as_samples)
 }
 
+/// The corpus without the payloads analysts labelled, then the feedback
+/// (deduplicated, the latest label of a payload wins), and the index of the
+/// first feedback sample in the result.
+fn with_feedback(
+    corpus: &[(String, ThreatClass)],
+    feedback: &[(String, ThreatClass)],
+) -> (Vec<(String, ThreatClass)>, usize) {
+    let mut latest: BTreeMap<&str, ThreatClass> = BTreeMap::new();
+    for (p, c) in feedback {
+        latest.insert(p.as_str(), *c);
+    }
+    let mut out: Vec<(String, ThreatClass)> = corpus
+        .iter()
+        .filter(|(p, _)| !latest.contains_key(p.as_str()))
+        .cloned()
+        .collect();
+    let first = out.len();
+    let mut seen = std::collections::BTreeSet::new();
+    for (p, _) in feedback {
+        if seen.insert(p.as_str()) {
+            out.push((p.clone(), latest[p.as_str()]));
+        }
+    }
+    (out, first)
+}
+
 /// Runs a training plan (samples are deduplicated first, see [`dedupe`]).
 pub fn train(plan: &TrainPlan, mut stage: impl FnMut(Stage)) -> TrainReport {
     let t0 = Instant::now();
-    let (samples, cleaning) = dedupe(&plan.samples);
+    let (corpus, cleaning) = dedupe(&plan.samples);
+    let (samples, first_feedback) = with_feedback(&corpus, &plan.feedback);
+    let weight = plan.feedback_weight.max(1);
+    // Feedback samples are repeated in every fitting set.
+    let weighted = |idx: Vec<usize>| -> Vec<usize> {
+        let mut out = idx.clone();
+        for i in idx {
+            if i >= first_feedback {
+                out.extend(std::iter::repeat_n(i, weight - 1));
+            }
+        }
+        out
+    };
     let set = TrainingSet::build(
         samples.iter().map(|(t, c)| (t.as_str(), *c)),
         plan.hasher,
@@ -172,7 +217,7 @@ pub fn train(plan: &TrainPlan, mut stage: impl FnMut(Stage)) -> TrainReport {
             fold: f + 1,
             folds: rounds,
         });
-        let train_idx: Vec<usize> = (0..n).filter(|i| assignment[*i] != f).collect();
+        let train_idx: Vec<usize> = weighted((0..n).filter(|i| assignment[*i] != f).collect());
         let test_idx: Vec<usize> = (0..n).filter(|i| assignment[*i] == f).collect();
         let model = trainer.fit(&set, &train_idx, |p| stage(Stage::Fit(p)));
         for (i, (label, score)) in
@@ -186,12 +231,22 @@ pub fn train(plan: &TrainPlan, mut stage: impl FnMut(Stage)) -> TrainReport {
         }
     }
     let metrics = evaluate(&truth, &predicted, &scores);
-    let gate_failures = plan.gate.failures(&metrics);
+    let mut gate_failures = plan.gate.failures(&metrics);
     stage(Stage::Final);
     let t1 = Instant::now();
-    let all: Vec<usize> = (0..n).collect();
+    let all: Vec<usize> = weighted((0..n).collect());
     let model = trainer.fit(&set, &all, |p| stage(Stage::Fit(p)));
     let final_fit_time = t1.elapsed();
+    // Feedback regression: the final model must agree with every analyst label.
+    let fb_idx: Vec<usize> = (first_feedback..n).collect();
+    let fb_wrong = fb_idx
+        .iter()
+        .zip(predict(&model, &set, &fb_idx, plan.rule_override))
+        .filter(|(i, (label, _))| ML_CLASSES[set.labels[**i] as usize] != *label)
+        .count();
+    if fb_wrong > 0 {
+        gate_failures.push("feedback");
+    }
     let artifact = ModelArtifact {
         kind: "hybrid-logreg".into(),
         feature_schema: payload::VERSION.into(),
@@ -224,6 +279,10 @@ pub fn train(plan: &TrainPlan, mut stage: impl FnMut(Stage)) -> TrainReport {
         m.insert(format!("gate_fail_{f}"), 1.0);
     }
     m.insert("cv_folds".into(), rounds as f64);
+    if !fb_idx.is_empty() {
+        m.insert("feedback_samples".into(), fb_idx.len() as f64);
+        m.insert("feedback_misclassified".into(), fb_wrong as f64);
+    }
     let meta = ModelMeta {
         version: String::new(),
         kind: "hybrid-logreg".into(),
@@ -273,12 +332,40 @@ pub fn default_plan() -> TrainPlan {
         rule_override: DEFAULT_RULE_OVERRIDE,
         dataset_version: Some("generated".into()),
         parent: None,
+        feedback: Vec::new(),
+        feedback_weight: 1,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feedback_labels_replace_corpus_labels_and_follow_the_corpus() {
+        let corpus = vec![
+            ("a".to_string(), ThreatClass::Sqli),
+            ("b".to_string(), ThreatClass::Benign),
+            ("c".to_string(), ThreatClass::Cmdi),
+        ];
+        let feedback = vec![
+            ("c".to_string(), ThreatClass::Xss),
+            ("d".to_string(), ThreatClass::Benign),
+            ("c".to_string(), ThreatClass::Benign), // the latest label wins
+        ];
+        let (out, first) = with_feedback(&corpus, &feedback);
+        assert_eq!(first, 2);
+        assert_eq!(
+            out,
+            vec![
+                ("a".to_string(), ThreatClass::Sqli),
+                ("b".to_string(), ThreatClass::Benign),
+                ("c".to_string(), ThreatClass::Benign),
+                ("d".to_string(), ThreatClass::Benign),
+            ]
+        );
+        assert_eq!(with_feedback(&corpus, &[]), (corpus.clone(), 3));
+    }
 
     #[test]
     fn folds_are_stratified() {
@@ -326,6 +413,8 @@ mod tests {
             rule_override: 1.1, // no rule rescue: judge the model alone
             dataset_version: None,
             parent: None,
+            feedback: Vec::new(),
+            feedback_weight: 1,
         };
         let report = train(&plan, |_| {});
         assert!(!report.gate_failures.is_empty(), "{:?}", report.metrics);
@@ -357,6 +446,8 @@ mod tests {
             rule_override: DEFAULT_RULE_OVERRIDE,
             dataset_version: None,
             parent: None,
+            feedback: Vec::new(),
+            feedback_weight: 1,
         };
         let distinct = dedupe(&plan.samples).0.len();
         assert!(distinct < 1800 && distinct > 1500, "{distinct}");

@@ -6,6 +6,7 @@ pub mod dataset;
 mod eval;
 mod explain;
 mod features;
+mod feedback;
 mod gatekeeper;
 mod models;
 mod profile;
@@ -122,6 +123,11 @@ enum Command {
     ///
     /// Example: sentinel audit verify
     Audit(audit::AuditArgs),
+    /// Analyst feedback: add labels and false-positive reports (to the store
+    /// or to the feedback topic of a running service), list the store.
+    ///
+    /// Example: sentinel feedback add labels.jsonl --brokers localhost:9092
+    Feedback(feedback::FeedbackArgs),
     /// Review generated rules: list, show, approve, reject, roll back.
     ///
     /// Example: sentinel rules list --dir sentinel-rules --status proposed
@@ -201,6 +207,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Simulate(a) => simulate::run(a),
         Command::Sandbox(a) => simulate::run_sandbox(a),
         Command::Audit(a) => audit::run(a),
+        Command::Feedback(a) => feedback::run(a),
         Command::Rules(a) => rules::run(a),
         Command::Gatekeeper(a) => gatekeeper::run(a),
         Command::Serve(a) => crate::serve::run(a),

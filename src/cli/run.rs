@@ -113,7 +113,44 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         },
         cluster: a.cluster.config()?,
     };
+    anyhow::ensure!(
+        !cfg.learning.enabled || cfg.pipeline.model_reload_ms > 0,
+        "[learning] enabled needs [pipeline] model_reload_ms > 0: the service picks up the models the learner promotes through the registry watch"
+    );
     let counters = Arc::new(Counters::default());
+    // The learner runs once per cluster, on process 0.
+    let learner = if cfg.learning.enabled && a.cluster.process == 0 {
+        let intake = crate::learner::FeedbackIntake::new(
+            &ClientSettings {
+                brokers: cfg.kafka.brokers.clone(),
+                properties: cfg.kafka.properties.clone(),
+            },
+            &format!("{}-learner", cfg.kafka.group_id),
+            &cfg.topics.feedback,
+            &cfg.topics.outputs.dead_letter,
+        )?;
+        eprintln!(
+            "sentinel: learning from {} (retrain after {} labels or PSI > {}; canary {}% for {} records)",
+            cfg.topics.feedback,
+            cfg.learning.retrain.after_labels,
+            cfg.learning.retrain.drift_psi,
+            cfg.learning.canary.percent,
+            cfg.learning.canary.min_records
+        );
+        Some(
+            crate::learner::Learner {
+                data_dir: cfg.data_dir.clone(),
+                config: cfg.learning.clone(),
+                counters: counters.clone(),
+                audit: service.services.audit.clone(),
+                intake: Some(intake),
+                stop: shutdown.clone(),
+            }
+            .spawn()?,
+        )
+    } else {
+        None
+    };
     eprintln!(
         "sentinel: consuming {} from {} as group {} with {workers} worker{}",
         cfg.topics.evidence_created,
@@ -125,6 +162,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         crate::serve::pipeline_metrics::spawn(listen, counters.clone())?;
     }
     let report = run_service(service, counters.clone())?;
+    if let Some(l) = learner {
+        let _ = l.join();
+    }
     eprintln!(
         "sentinel: stopped after {:.1} s: {} records in, {} verdicts, {} dead letters; committed offsets {:?}",
         report.elapsed.as_secs_f64(),

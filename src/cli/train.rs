@@ -29,6 +29,14 @@ pub struct TrainArgs {
     /// A dataset of the data directory to add (NAME or NAME@VERSION).
     #[arg(long)]
     dataset: Option<String>,
+    /// Add the analyst feedback of the data directory's feedback store
+    /// (`sentinel feedback add`): its labels win over corpus labels of the
+    /// same payload, and the model must agree with every one (gate `feedback`).
+    #[arg(long)]
+    feedback: bool,
+    /// How many times a feedback sample counts in training.
+    #[arg(long, default_value_t = 25)]
+    feedback_weight: usize,
     /// Leave out the generated corpus (train on --corpus/--dataset only).
     #[arg(long)]
     no_generated: bool,
@@ -96,6 +104,19 @@ pub fn run(a: TrainArgs) -> anyhow::Result<i32> {
         sources.push(format!("{spec} ({} samples)", s.len()));
         samples.extend(s);
     }
+    let feedback = if a.feedback {
+        let store = sentinel_models::learning::FeedbackStore::open(&a.data.data_dir);
+        let f = sentinel_models::learning::feedback_samples(&store.load()?);
+        sources.push(format!(
+            "feedback {} ({} labelled payloads, weight {})",
+            store.path().display(),
+            f.len(),
+            a.feedback_weight
+        ));
+        f
+    } else {
+        Vec::new()
+    };
     let mut dataset_version = None;
     if let Some(spec) = &a.dataset {
         let (version, s) = crate::cli::dataset::training_samples(&a.data.data_dir, spec)?;
@@ -103,7 +124,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<i32> {
         samples.extend(s);
         dataset_version = Some(version);
     }
-    anyhow::ensure!(!samples.is_empty(), "nothing to train on");
+    anyhow::ensure!(
+        !samples.is_empty() || !feedback.is_empty(),
+        "nothing to train on"
+    );
     let registry = Registry::open(&a.data.data_dir)?;
     let parent = registry.state()?.active;
     let plan = TrainPlan {
@@ -131,6 +155,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<i32> {
             })
         }),
         parent,
+        feedback,
+        feedback_weight: a.feedback_weight.max(1),
     };
     if !a.quiet {
         eprintln!("sentinel: training on {} samples from:", plan.samples.len());

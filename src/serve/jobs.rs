@@ -43,6 +43,43 @@ pub fn train_and_register(
         dataset_version = Some(v);
     }
     anyhow::ensure!(!samples.is_empty(), "nothing to train on");
+    register_trained(
+        data_dir,
+        samples,
+        dataset_version.or_else(|| Some("generated".into())),
+        (Vec::new(), 1),
+        folds,
+        seed,
+    )
+}
+
+/// Trains a candidate on the generated corpus (`seed`) plus analyst
+/// feedback counted `weight` times (the learner of `sentinel run`), gates
+/// and registers it. A single stratified hold-out keeps it quick.
+pub fn train_with_feedback(
+    data_dir: &Path,
+    feedback: &[(String, ThreatClass)],
+    weight: usize,
+    seed: u64,
+) -> anyhow::Result<Trained> {
+    register_trained(
+        data_dir,
+        default_samples_with_seed(seed),
+        Some(format!("generated+feedback({})", feedback.len())),
+        (feedback.to_vec(), weight),
+        1,
+        seed,
+    )
+}
+
+fn register_trained(
+    data_dir: &Path,
+    samples: Vec<(String, ThreatClass)>,
+    dataset_version: Option<String>,
+    (feedback, feedback_weight): (Vec<(String, ThreatClass)>, usize),
+    folds: usize,
+    seed: u64,
+) -> anyhow::Result<Trained> {
     let registry = Registry::open(data_dir)?;
     let parent = registry.state()?.active;
     let plan = TrainPlan {
@@ -56,8 +93,10 @@ pub fn train_and_register(
         hasher: NgramHasher::default(),
         gate: GateConfig::default(),
         rule_override: DEFAULT_RULE_OVERRIDE,
-        dataset_version: dataset_version.or_else(|| Some("generated".into())),
+        dataset_version,
         parent,
+        feedback,
+        feedback_weight,
     };
     let report = train(&plan, |_| {});
     let mut meta = report.meta.clone();

@@ -42,6 +42,12 @@ pub struct Metrics {
     pub watermark_delay: prometheus::Gauge,
     /// `sentinel_http_requests_total{route,status}`.
     pub http_requests: IntCounterVec,
+    /// `sentinel_model_records_total{model_version,outcome}`: records each
+    /// model version scored (`scored`) and flagged (`flagged`), canaries included.
+    pub model_records: IntCounterVec,
+    /// `sentinel_score_drift_psi`: population stability index of the live
+    /// verdict scores against the active model's reference window.
+    pub score_drift_psi: prometheus::Gauge,
 }
 
 fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -100,6 +106,13 @@ impl Metrics {
         )
         .expect("valid");
         r.register(Box::new(window_active_keys.clone()))
+            .expect("unique metric");
+        let score_drift_psi = prometheus::Gauge::new(
+            "sentinel_score_drift_psi",
+            "PSI of the live verdict scores against the active model's reference window",
+        )
+        .expect("valid metric");
+        r.register(Box::new(score_drift_psi.clone()))
             .expect("unique metric");
         let consumer_lag = prometheus::IntGaugeVec::new(
             Opts::new("sentinel_consumer_lag", "Kafka consumer lag per partition"),
@@ -167,6 +180,13 @@ impl Metrics {
                 "Control-plane requests by route and status",
                 &["route", "status"],
             ),
+            model_records: counter_vec(
+                &r,
+                "sentinel_model_records_total",
+                "Records scored and flagged per model version",
+                &["model_version", "outcome"],
+            ),
+            score_drift_psi,
             registry: r,
         }
     }

@@ -110,6 +110,16 @@ impl Sampler {
             .set(c.window.state_bytes.load(Ordering::Relaxed));
         m.window_active_keys
             .set(c.window.active_keys.load(Ordering::Relaxed));
+        for (version, s) in c.by_model() {
+            for (outcome, n) in [("scored", s.scored), ("flagged", s.flagged)] {
+                m.model_records
+                    .with_label_values(&[&version, outcome])
+                    .inc_by(self.delta(&format!("model:{version}:{outcome}"), n));
+            }
+        }
+        if let Some(psi) = c.drift_psi() {
+            m.score_drift_psi.set(psi);
+        }
     }
 }
 

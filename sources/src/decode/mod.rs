@@ -1,5 +1,7 @@
 //! Decoders: one record's bytes → an [`EvidenceEvent`] or a [`DecodeError`].
 
+mod feedback;
+pub use feedback::{decode_feedback, MAX_FEEDBACK_PAYLOAD};
 mod har;
 mod jsonl;
 mod modsec;

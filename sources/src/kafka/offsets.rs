@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, VecDeque};
 #[derive(Debug, Default)]
 pub struct OffsetTracker {
     partitions: BTreeMap<i32, VecDeque<(i64, u64)>>,
+    /// How many registered, not yet popped records carry each timestamp.
+    by_time: BTreeMap<u64, usize>,
     in_flight: usize,
 }
 
@@ -29,7 +31,17 @@ impl OffsetTracker {
             .entry(partition)
             .or_default()
             .push_back((offset, time));
+        *self.by_time.entry(time).or_default() += 1;
         self.in_flight += 1;
+    }
+
+    fn unindex(by_time: &mut BTreeMap<u64, usize>, time: u64) {
+        if let Some(n) = by_time.get_mut(&time) {
+            *n -= 1;
+            if *n == 0 {
+                by_time.remove(&time);
+            }
+        }
     }
 
     /// Pops every record done at `frontier` (all times `< frontier` are
@@ -46,6 +58,7 @@ impl OffsetTracker {
                 }
                 last = Some(offset);
                 queue.pop_front();
+                Self::unindex(&mut self.by_time, time);
                 self.in_flight -= 1;
             }
             if let Some(o) = last {
@@ -60,7 +73,25 @@ impl OffsetTracker {
     pub fn forget(&mut self, partition: i32) {
         if let Some(q) = self.partitions.remove(&partition) {
             self.in_flight -= q.len();
+            for (_, time) in q {
+                Self::unindex(&mut self.by_time, time);
+            }
         }
+    }
+
+    /// Records the graph is still working on: registered at a time the
+    /// source has already released (`< released`) and not yet acknowledged
+    /// (`>= acked`, the acknowledged frontier; `None` means everything is
+    /// acknowledged). Records at later times wait for the watermark, not for
+    /// the graph, so they say nothing about downstream pressure.
+    pub fn downstream(&self, acked: Option<u64>, released: u64) -> usize {
+        let Some(lo) = acked else {
+            return 0;
+        };
+        if lo >= released {
+            return 0;
+        }
+        self.by_time.range(lo..released).map(|(_, n)| n).sum()
     }
 
     /// Records registered and not yet done.
@@ -87,6 +118,25 @@ mod tests {
         assert_eq!(t.in_flight(), 1);
         assert_eq!(t.complete(None), vec![(0, 13)]);
         assert_eq!(t.in_flight(), 0);
+    }
+
+    #[test]
+    fn downstream_counts_only_released_unacknowledged_records() {
+        let mut t = OffsetTracker::new();
+        t.register(0, 1, 2);
+        t.register(0, 2, 3);
+        t.register(0, 3, 3);
+        t.register(1, 1, 7); // still held by the watermark
+                             // Released below 5, acknowledged below 3: the two records at 3.
+        assert_eq!(t.downstream(Some(3), 5), 2);
+        assert_eq!(t.downstream(Some(0), 5), 3);
+        assert_eq!(t.downstream(Some(0), 8), 4);
+        assert_eq!(t.downstream(None, 8), 0);
+        assert_eq!(t.downstream(Some(5), 5), 0);
+        t.complete(Some(3));
+        assert_eq!(t.downstream(Some(0), 5), 2);
+        t.forget(0);
+        assert_eq!(t.downstream(Some(0), 8), 1);
     }
 
     #[test]

@@ -1,0 +1,278 @@
+//! The learner of `sentinel run` (`[learning] enabled = true`): takes analyst
+//! feedback from `events.feedback` into the feedback store, trains a
+//! candidate when enough labels arrived or the live scores drifted, gates
+//! and registers it, rolls it out as a canary, and promotes or rolls it back
+//! from what it did on live traffic — while the pipeline keeps running (the
+//! registry watch swaps the models in). Runs on process 0 of a cluster only.
+
+mod intake;
+mod state;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use sentinel_dataflow::Counters;
+use sentinel_models::learning::{
+    feedback_samples, judge_canary, psi, CanaryDecision, FeedbackStore, LearningConfig,
+    ScoreHistogram, VersionStats,
+};
+use sentinel_models::registry::Registry;
+use sentinel_schema::AuditHook;
+
+pub use intake::FeedbackIntake;
+pub use state::LearnerState;
+
+/// Everything the learner thread needs.
+pub struct Learner {
+    /// The data directory (registry, feedback store, learner state).
+    pub data_dir: PathBuf,
+    /// The policy.
+    pub config: LearningConfig,
+    /// The pipeline's counters (per-version stats, score histogram).
+    pub counters: Arc<Counters>,
+    /// Where decisions are recorded.
+    pub audit: Arc<dyn AuditHook>,
+    /// Feedback from Kafka, when configured.
+    pub intake: Option<FeedbackIntake>,
+    /// Set when the service stops.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Drift tracking over the cumulative score histogram.
+#[derive(Default)]
+struct Drift {
+    /// Model version the reference belongs to.
+    version: Option<String>,
+    /// Snapshot where the reference window started.
+    start: ScoreHistogram,
+    reference: Option<ScoreHistogram>,
+    /// Snapshot where the current live window started.
+    live_start: ScoreHistogram,
+    last_psi: Option<f64>,
+}
+
+impl Drift {
+    /// Feeds the current cumulative histogram; returns the PSI of the last
+    /// complete live window against the reference of `active`.
+    fn update(&mut self, active: &str, now: ScoreHistogram, window: u64) -> Option<f64> {
+        if self.version.as_deref() != Some(active) {
+            *self = Drift {
+                version: Some(active.to_string()),
+                start: now,
+                ..Drift::default()
+            };
+        }
+        let window = window.max(1);
+        match self.reference {
+            None => {
+                if now.since(&self.start).total() >= window {
+                    self.reference = Some(now.since(&self.start));
+                    self.live_start = now;
+                }
+            }
+            Some(reference) => {
+                let live = now.since(&self.live_start);
+                if live.total() >= window {
+                    self.last_psi = psi(&reference, &live);
+                    self.live_start = now;
+                }
+            }
+        }
+        self.last_psi
+    }
+}
+
+impl Learner {
+    /// Starts the learner thread.
+    pub fn spawn(self) -> anyhow::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("learner".into())
+            .spawn(move || self.run())
+            .context("cannot start the learner")
+    }
+
+    fn run(mut self) {
+        let mut drift = Drift::default();
+        let interval = Duration::from_millis(self.config.check_ms.max(50));
+        while !self.stop.load(Ordering::Relaxed) {
+            if let Err(e) = self.tick(&mut drift) {
+                eprintln!("sentinel: learner: {e:#}");
+            }
+            std::thread::sleep(interval);
+        }
+    }
+
+    /// One round: intake, canary judgement or retraining trigger.
+    fn tick(&mut self, drift: &mut Drift) -> anyhow::Result<()> {
+        let store = FeedbackStore::open(&self.data_dir);
+        if let Some(intake) = self.intake.as_mut() {
+            let n = intake.drain(&store, self.counters.as_ref())?;
+            if n > 0 {
+                eprintln!("sentinel: learner: {n} new feedback records");
+            }
+        }
+        let registry = Registry::open(&self.data_dir)?;
+        let reg = registry.state()?;
+        let active = reg
+            .active
+            .clone()
+            .unwrap_or_else(|| sentinel_models::classifier::RULES_VERSION.into());
+        let mut st = LearnerState::load(&self.data_dir)?;
+        let by_model = self.counters.by_model();
+        let psi = drift.update(
+            &active,
+            self.counters.score_histogram(),
+            self.config.retrain.drift_window,
+        );
+        if let Some(p) = psi {
+            self.counters.set_drift_psi(p.max(0.0));
+        }
+
+        // A canary of ours is running: judge it.
+        if let Some(c) = st.canary.clone() {
+            let still_ours = reg
+                .canary
+                .as_ref()
+                .is_some_and(|rc| rc.version == c.version);
+            if !still_ours {
+                // Someone promoted or cancelled it meanwhile.
+                st.canary = None;
+                st.save(&self.data_dir)?;
+                return Ok(());
+            }
+            let since = |v: &str, start: &VersionStats| {
+                let now = by_model.get(v).copied().unwrap_or_default();
+                VersionStats {
+                    scored: now.scored.saturating_sub(start.scored),
+                    flagged: now.flagged.saturating_sub(start.flagged),
+                }
+            };
+            let a = since(&c.active, &c.active_start);
+            let k = since(&c.version, &c.canary_start);
+            match judge_canary(&self.config.canary, a, k) {
+                CanaryDecision::Wait => {}
+                CanaryDecision::Promote => {
+                    registry.promote(&c.version, 100.0, false)?;
+                    eprintln!(
+                        "sentinel: learner: promoted {} after its canary ({} records, {:.1}% flagged; active {:.1}%)",
+                        c.version,
+                        k.scored,
+                        100.0 * k.flag_rate(),
+                        100.0 * a.flag_rate()
+                    );
+                    self.audit.audit(
+                        "learner",
+                        "model.promoted",
+                        &c.version,
+                        serde_json::json!({"canary_records": k.scored, "canary_flagged": k.flagged,
+                            "active_records": a.scored, "active_flagged": a.flagged, "previous": c.active}),
+                    );
+                    st.canary = None;
+                    st.save(&self.data_dir)?;
+                }
+                CanaryDecision::Rollback(why) => {
+                    registry.rollback()?;
+                    eprintln!("sentinel: learner: rolled back canary {}: {why}", c.version);
+                    self.audit.audit(
+                        "learner",
+                        "model.canary_rolled_back",
+                        &c.version,
+                        serde_json::json!({"reason": why}),
+                    );
+                    st.canary = None;
+                    st.save(&self.data_dir)?;
+                }
+            }
+            return Ok(());
+        }
+        if reg.canary.is_some() {
+            // A canary started by someone else: do not interfere.
+            return Ok(());
+        }
+
+        let feedback = store.load()?;
+        let samples = feedback_samples(&feedback);
+        let new = samples.len().saturating_sub(st.trained_labels);
+        let Some(reason) = self.config.retrain.should_retrain(new, psi) else {
+            return Ok(());
+        };
+        eprintln!("sentinel: learner: training a candidate ({reason})");
+        let trained = crate::serve::jobs::train_with_feedback(
+            &self.data_dir,
+            &samples,
+            self.config.feedback_weight,
+            self.config.seed,
+        )?;
+        st.trained_labels = samples.len();
+        self.audit.audit(
+            "learner",
+            "model.trained",
+            &trained.version,
+            serde_json::json!({"reason": reason.to_string(), "labels": samples.len(),
+                "gate_failures": trained.gate_failures, "metrics": trained.metrics}),
+        );
+        if !trained.gate_failures.is_empty() {
+            eprintln!(
+                "sentinel: learner: candidate {} failed its gate ({}); the active model stays",
+                trained.version,
+                trained.gate_failures.join(", ")
+            );
+            st.save(&self.data_dir)?;
+            return Ok(());
+        }
+        if trained.version == active {
+            st.save(&self.data_dir)?;
+            return Ok(());
+        }
+        registry.promote(&trained.version, self.config.canary.percent, false)?;
+        eprintln!(
+            "sentinel: learner: candidate {} is the canary for {}% of clients",
+            trained.version, self.config.canary.percent
+        );
+        self.audit.audit(
+            "learner",
+            "model.canary_started",
+            &trained.version,
+            serde_json::json!({"percent": self.config.canary.percent, "active": active}),
+        );
+        st.canary = Some(state::CanaryRun {
+            version: trained.version.clone(),
+            active_start: by_model.get(&active).copied().unwrap_or_default(),
+            canary_start: by_model.get(&trained.version).copied().unwrap_or_default(),
+            active,
+        });
+        st.save(&self.data_dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hist(low: u64, high: u64) -> ScoreHistogram {
+        let mut h = ScoreHistogram::default();
+        h.0[0] = low;
+        h.0[9] = high;
+        h
+    }
+
+    #[test]
+    fn drift_compares_the_last_window_with_the_first_of_the_model() {
+        let mut d = Drift::default();
+        // Reference window: 90 % low scores.
+        assert_eq!(d.update("m1", hist(0, 0), 100), None);
+        assert_eq!(d.update("m1", hist(90, 10), 100), None);
+        // The same mix again: no drift.
+        let same = d.update("m1", hist(180, 20), 100).unwrap();
+        assert!(same.abs() < 1e-9, "{same}");
+        // Then mostly high scores: drift.
+        let shifted = d.update("m1", hist(200, 100), 100).unwrap();
+        assert!(shifted > 0.25, "{shifted}");
+        // A new model starts a new reference.
+        assert_eq!(d.update("m2", hist(200, 100), 100), None);
+    }
+}
