@@ -95,6 +95,16 @@ pub struct KafkaSection {
     /// How long to wait for the brokers at start before failing, ms.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_ms: u64,
+    /// Static group membership (KIP-345) in cluster mode: each worker joins
+    /// as `<group_id>-w<worker>`, so a restarted cluster takes its partitions
+    /// back at once instead of waiting for the dead members to time out.
+    /// Every cluster of a group must then be the only one using the group.
+    #[serde(default = "default_true")]
+    pub static_membership: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Default for KafkaSection {
@@ -104,6 +114,7 @@ impl Default for KafkaSection {
             group_id: default_group(),
             properties: BTreeMap::new(),
             connect_timeout_ms: default_connect_timeout(),
+            static_membership: true,
         }
     }
 }

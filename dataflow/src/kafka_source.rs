@@ -44,6 +44,9 @@ pub struct KafkaSourceSettings {
     pub client: ClientSettings,
     /// Consumer group.
     pub group_id: String,
+    /// Static membership: each worker joins as `<prefix>-w<worker index>`
+    /// (`group.instance.id`).
+    pub instance_id_prefix: Option<String>,
     /// Input topic.
     pub topic: String,
     /// Width of a timestamp bucket in event-time ms.
@@ -191,6 +194,9 @@ pub fn kafka_source<'scope>(
     let log = Arc::new(RebalanceLog::default());
     let mut cc = consumer_config(&settings.client, &settings.group_id);
     cc.set("statistics.interval.ms", "1000");
+    if let Some(prefix) = &settings.instance_id_prefix {
+        cc.set("group.instance.id", format!("{prefix}-w{}", scope.index()));
+    }
     let consumer: BaseConsumer<SourceContext> = cc.create_with_context(SourceContext {
         log: log.clone(),
         counters: counters.clone(),

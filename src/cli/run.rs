@@ -76,6 +76,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         source: KafkaSourceSettings {
             client,
             group_id: cfg.kafka.group_id.clone(),
+            instance_id_prefix: (cfg.kafka.static_membership && a.cluster.processes > 1)
+                .then(|| cfg.kafka.group_id.clone()),
             topic: cfg.topics.evidence_created.clone(),
             bucket_ms: cfg.pipeline.bucket_ms.max(1),
             allowed_lateness_ms: cfg.pipeline.allowed_lateness_ms,

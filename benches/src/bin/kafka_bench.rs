@@ -212,6 +212,7 @@ fn service_config(
                 properties: BTreeMap::new(),
             },
             group_id: group.into(),
+            instance_id_prefix: None,
             topic: topic.into(),
             bucket_ms,
             allowed_lateness_ms: lateness,

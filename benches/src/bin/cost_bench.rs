@@ -1,0 +1,371 @@
+//! Scaling and COST: the same computation as a single-threaded loop of the
+//! pipeline's plain functions (no timely, no exchange, no channels), and
+//! through the timely graph with 1 and 2 workers; also the behaviour
+//! windows' state per active client key.
+//!
+//! The baseline decodes, validates, analyzes, keeps the behaviour windows,
+//! infers, runs the threat twins and serializes every verdict, evidence-ready
+//! and simulation record — what the graph does, minus rule generation and
+//! policy (which the graph runs on top, for the few tagged verdicts). Its
+//! verdicts are compared with the graph's, line for line.
+//!
+//! `cargo run --release -p sentinel-benches --bin cost-bench [FILE] [--runs N] [--models full|rules] [--synthetic EVENTS:CLIENTS]`
+//! (default FILE: ../shared/data/csic2010/normalTrafficTraining.txt.gz; `--synthetic` generates
+//! a stream where each client returns many times per window instead)
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use sentinel_dataflow::{
+    run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
+};
+use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
+use sentinel_operators::enrich::EnrichmentTables;
+use sentinel_operators::infer::verdict;
+use sentinel_operators::simulate::simulate_verdict;
+use sentinel_operators::validate::validate;
+use sentinel_operators::window::BehaviourWindows;
+use sentinel_schema::{EvidenceReady, Provenance, SCHEMA_VERSION};
+use sentinel_sources::{FileSource, SourceItem, SourceOptions};
+
+fn hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Which output file.
+enum Out {
+    Ready,
+    Verdict,
+    Sim,
+}
+
+/// The baseline's output files.
+struct Outs {
+    ready: std::io::BufWriter<std::fs::File>,
+    verdicts: std::io::BufWriter<std::fs::File>,
+    sims: std::io::BufWriter<std::fs::File>,
+    line: Vec<u8>,
+    verdict_hashes: Vec<u64>,
+}
+
+impl Outs {
+    fn write<T: serde::Serialize>(&mut self, to: Out, v: &T) -> anyhow::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, v)?;
+        if matches!(to, Out::Verdict) {
+            self.verdict_hashes.push(hash(&self.line));
+        }
+        self.line.push(b'\n');
+        let w = match to {
+            Out::Ready => &mut self.ready,
+            Out::Verdict => &mut self.verdicts,
+            Out::Sim => &mut self.sims,
+        };
+        w.write_all(&self.line)?;
+        Ok(())
+    }
+}
+
+/// What the baseline measured.
+struct Baseline {
+    records: u64,
+    elapsed: f64,
+    /// Hashes of the verdict lines (compared with the graph's).
+    verdict_hashes: Vec<u64>,
+    peak_keys: usize,
+    bytes_per_key_at_peak: f64,
+    entries_per_key_at_peak: f64,
+}
+
+fn baseline(
+    file: &PathBuf,
+    graph: &GraphConfig,
+    bundle: &Arc<sentinel_models::ModelBundle>,
+    services: &sentinel_dataflow::GraphServices,
+) -> anyhow::Result<Baseline> {
+    let start = Instant::now();
+    let name = file.display().to_string();
+    let settings = SourceSettings::default();
+    let mut source = FileSource::open(file, SourceOptions::default())
+        .with_context(|| format!("cannot open {name}"))?;
+    let analyze_config = AnalyzeConfig {
+        explain: graph.infer.explain.on(),
+        ..graph.analyze
+    };
+    let mut analyzer = EventAnalyzer::new(
+        analyze_config,
+        bundle.clone(),
+        Arc::new(EnrichmentTables::default()),
+    );
+    // Outputs go to files, as the graph's do.
+    let dir = tempfile::tempdir()?;
+    let file_out = |n: &str| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+        Ok(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(dir.path().join(n))?,
+        ))
+    };
+    let mut outs = Outs {
+        ready: file_out("evidence_ready.jsonl")?,
+        verdicts: file_out("verdicts.jsonl")?,
+        sims: file_out("sim_results.jsonl")?,
+        line: Vec::with_capacity(4096),
+        verdict_hashes: Vec::new(),
+    };
+    let mut windows = BehaviourWindows::new(graph.window);
+    let scorer = bundle.behaviour.clone();
+    let bucket = graph.bucket_ms as i64;
+    let (mut peak_keys, mut peak_bytes, mut peak_entries) = (0usize, 0usize, 0usize);
+    // Events of the current event-time bucket (the input is in time order,
+    // as the verdict comparison with the graph checks).
+    let mut pending: Vec<AnalyzedEvent> = Vec::new();
+    let mut current_bucket = i64::MIN;
+    let mut records = 0u64;
+    let mut flush = |pending: &mut Vec<AnalyzedEvent>,
+                     windows: &mut BehaviourWindows,
+                     outs: &mut Outs,
+                     bucket_end: i64|
+     -> anyhow::Result<()> {
+        pending.sort_by(|a, b| {
+            (a.event_time_ms, a.provenance.offset).cmp(&(b.event_time_ms, b.provenance.offset))
+        });
+        for ev in pending.drain(..) {
+            let features = windows.observe(&ev);
+            let v = verdict(&ev, &features, &scorer, &graph.infer);
+            if let Some(sim) = &services.simulator {
+                for s in simulate_verdict(sim, &v, &graph.simulate) {
+                    outs.write(Out::Sim, &s)?;
+                }
+            }
+            outs.write(Out::Verdict, &v)?;
+        }
+        windows.expire(bucket_end);
+        let bytes = windows.state_bytes();
+        if bytes > peak_bytes {
+            peak_keys = windows.active_keys();
+            peak_bytes = bytes;
+            peak_entries = windows.entries();
+        }
+        Ok(())
+    };
+    while let Some(item) = source.next_item() {
+        records += 1;
+        let SourceItem::Event { offset, event, .. } = item else {
+            continue;
+        };
+        if validate(&event, &settings.validation).is_err() {
+            continue;
+        }
+        let provenance = Provenance {
+            source: name.clone(),
+            partition: None,
+            offset,
+        };
+        let a = analyzer.analyze(*event, provenance, false, false);
+        let ready = EvidenceReady {
+            evidence_id: a.evidence_id.clone(),
+            event_time_ms: a.event_time_ms,
+            client_key: a.client_key.clone(),
+            method: a.method.clone(),
+            path: a.path.clone(),
+            payload_count: a.payload_count,
+            package_verified: a.package_verified,
+            enrichment: a.enrichment.clone(),
+            limits_hit: a.limits_hit.clone(),
+            schema_version: SCHEMA_VERSION,
+            provenance: a.provenance.clone(),
+        };
+        outs.write(Out::Ready, &ready)?;
+        let b = a.event_time_ms.div_euclid(bucket);
+        if b != current_bucket && current_bucket != i64::MIN {
+            flush(
+                &mut pending,
+                &mut windows,
+                &mut outs,
+                (current_bucket + 1) * bucket,
+            )?;
+        }
+        current_bucket = b;
+        pending.push(a);
+    }
+    flush(
+        &mut pending,
+        &mut windows,
+        &mut outs,
+        (current_bucket + 1) * bucket,
+    )?;
+    let Outs {
+        ready: ready_out,
+        verdicts: verdict_out,
+        sims: sim_out,
+        verdict_hashes,
+        ..
+    } = outs;
+    for mut w in [ready_out, verdict_out, sim_out] {
+        w.flush()?;
+    }
+    Ok(Baseline {
+        records,
+        elapsed: start.elapsed().as_secs_f64(),
+        verdict_hashes,
+        peak_keys,
+        bytes_per_key_at_peak: peak_bytes as f64 / peak_keys.max(1) as f64,
+        entries_per_key_at_peak: peak_entries as f64 / peak_keys.max(1) as f64,
+    })
+}
+
+/// `n` events, 10 ms apart in event time, over `k` client addresses (each
+/// client returns every `k · 10` ms), one in twenty a SQL injection.
+fn write_synthetic(path: &std::path::Path, n: usize, k: usize) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for i in 0..n {
+        let c = i % k.max(1);
+        let ip = format!("10.{}.{}.{}", c / 65_536 % 256, c / 256 % 256, c % 256);
+        let target = if i % 20 == 19 {
+            "/products?id=1%27%20OR%20%271%27%3D%271&sort=price".to_string()
+        } else {
+            format!("/products?id={}&sort=price&page={}", i % 977, i % 7)
+        };
+        let v = serde_json::json!({
+            "evidence_id": format!("syn-{i:09}"), "event_time_ms": 1_767_225_600_000i64 + i as i64 * 10,
+            "client": {"ip": ip},
+            "request": {"method": "GET", "target": target, "headers": [
+                {"name": "Host", "value": "shop.example"},
+                {"name": "User-Agent", "value": format!("Mozilla/5.0 (X11; Linux x86_64; rv:{}.0) Gecko/20100101 Firefox/133.0", 100 + c % 30)}]},
+            "response": {"status": 200}
+        });
+        serde_json::to_writer(&mut w, &v)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut file = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/csic2010/normalTrafficTraining.txt.gz"
+    ));
+    let mut runs = 5;
+    let mut models = "full".to_string();
+    let mut synthetic: Option<(usize, usize)> = None;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => runs = args.next().context("--runs N")?.parse()?,
+            "--models" => models = args.next().context("--models full|rules")?,
+            "--synthetic" => {
+                let spec = args.next().context("--synthetic EVENTS:CLIENTS")?;
+                let (n, k) = spec.split_once(':').context("--synthetic EVENTS:CLIENTS")?;
+                synthetic = Some((n.parse()?, k.parse()?));
+            }
+            _ => file = PathBuf::from(a),
+        }
+    }
+    let scratch = tempfile::tempdir()?;
+    if let Some((n, k)) = synthetic {
+        file = scratch.path().join(format!("synthetic-{n}-{k}.jsonl"));
+        write_synthetic(&file, n, k)?;
+    }
+    let bundle = sentinel_benches::bench_models(&models)?;
+    let services = sentinel_benches::bench_services(&models)?;
+    let graph = GraphConfig {
+        bucket_ms: 1000,
+        ..GraphConfig::default()
+    };
+    println!(
+        "cost-bench: {} ({runs} runs each; models: {})",
+        file.display(),
+        bundle.describe()
+    );
+    let mut base_rates = Vec::new();
+    let mut base = None;
+    for _ in 0..runs {
+        let b = baseline(&file, &graph, &bundle, &services)?;
+        base_rates.push(b.records as f64 / b.elapsed);
+        base = Some(b);
+    }
+    let base = base.context("--runs must be at least 1")?;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let base_rate = median(base_rates);
+    let mut graph_rates = Vec::new();
+    let mut identical = true;
+    for workers in [1usize, 2] {
+        let mut rates = Vec::new();
+        for _ in 0..runs {
+            let out = tempfile::tempdir()?;
+            let counters = Arc::new(Counters::default());
+            let summary = run_replay(
+                ReplayConfig {
+                    inputs: vec![FileInput {
+                        path: file.clone(),
+                        name: file.display().to_string(),
+                        options: SourceOptions::default(),
+                    }],
+                    out: out.path().to_path_buf(),
+                    workers,
+                    source: SourceSettings::default(),
+                    graph: graph.clone(),
+                    models: bundle.clone(),
+                    enrichment: Arc::new(EnrichmentTables::default()),
+                    evidence_store: Default::default(),
+                    services: services.clone(),
+                    rules_dir: None,
+                    cluster: None,
+                },
+                counters.clone(),
+            )?;
+            rates.push(
+                counters.records_in.load(Ordering::Relaxed) as f64 / summary.elapsed.as_secs_f64(),
+            );
+            let text = std::fs::read(out.path().join("verdicts.jsonl"))?;
+            let mut graph_lines: Vec<u64> = text
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(hash)
+                .collect();
+            let mut base_lines = base.verdict_hashes.clone();
+            graph_lines.sort_unstable();
+            base_lines.sort_unstable();
+            identical &= graph_lines == base_lines;
+        }
+        graph_rates.push(median(rates));
+    }
+    let (one, two) = (graph_rates[0], graph_rates[1]);
+    println!("records: {}", base.records);
+    println!("single-thread loop (COST baseline): {base_rate:.0} records/s");
+    println!(
+        "timely graph, 1 worker: {one:.0} records/s ({:.2}x the baseline)",
+        one / base_rate
+    );
+    println!(
+        "timely graph, 2 workers: {two:.0} records/s ({:.2}x the baseline; scaling 1->2 workers {:.2}x)",
+        two / base_rate,
+        two / one
+    );
+    println!(
+        "verdicts of the baseline and the graph identical: {}",
+        if identical { "yes" } else { "NO" }
+    );
+    println!(
+        "behaviour windows at their largest ({} active keys): {:.0} bytes per key ({:.1} requests held per key, window {} s)",
+        base.peak_keys,
+        base.bytes_per_key_at_peak,
+        base.entries_per_key_at_peak,
+        graph.window.window_ms / 1000
+    );
+    Ok(())
+}
