@@ -449,3 +449,62 @@ pub fn kafka_source<'scope>(
     });
     Ok((stream, state))
 }
+
+/// How often a worker shares its process's clock with the cluster.
+const CLOCK_SHARE_EVERY: Duration = Duration::from_millis(20);
+
+/// Makes [`ProcessClock`] cluster-wide: every worker broadcasts its process's
+/// clock when it changed, and every worker folds what it receives into its
+/// own process's clock. Without this, a process whose partitions have gone
+/// idle only moves its capability past the event times *it* has read, and
+/// holds back, until more input arrives, the last buckets of a process that
+/// read later event times.
+///
+/// The clock records travel at timestamp 0 under a capability that stays
+/// there (they carry no data the graph waits for) and is dropped at
+/// shutdown.
+pub fn share_process_clock(
+    scope: Scope<'_, u64>,
+    clock: Arc<ProcessClock>,
+    shutdown: Arc<AtomicBool>,
+) {
+    use timely::dataflow::operators::generic::Operator;
+    use timely::dataflow::operators::vec::Broadcast;
+    let local = clock.clone();
+    let clocks: StreamVec<'_, u64, (i64, u64)> =
+        source(scope, "ShareProcessClock", move |capability, info| {
+            let activator = scope.activator_for(info.address);
+            let mut cap = Some(capability);
+            let mut last = (i64::MIN, 0u64);
+            move |output| {
+                let Some(c) = cap.as_ref() else {
+                    return;
+                };
+                if shutdown.load(Ordering::Relaxed) {
+                    cap = None;
+                    return;
+                }
+                let now = (
+                    local.event_time.load(Ordering::Relaxed),
+                    local.max_emitted.load(Ordering::Relaxed),
+                );
+                if now != last {
+                    last = now;
+                    output.session(c).give(now);
+                }
+                activator.activate_after(CLOCK_SHARE_EVERY);
+            }
+        });
+    clocks.broadcast().sink(
+        timely::dataflow::channels::pact::Pipeline,
+        "FoldProcessClock",
+        move |(input, _frontier)| {
+            input.for_each(|_, batch| {
+                for (event_time, max_emitted) in batch.drain(..) {
+                    clock.event_time.fetch_max(event_time, Ordering::Relaxed);
+                    clock.max_emitted.fetch_max(max_emitted, Ordering::Relaxed);
+                }
+            });
+        },
+    );
+}

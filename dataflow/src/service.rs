@@ -107,6 +107,13 @@ pub fn run_service(
                     config.shutdown.clone(),
                     process_clock.clone(),
                 )?;
+                if config.cluster.is_some() {
+                    crate::kafka_source::share_process_clock(
+                        scope,
+                        process_clock.clone(),
+                        config.shutdown.clone(),
+                    );
+                }
                 let envelopes =
                     verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
                 build_analysis(
