@@ -473,4 +473,29 @@ fn a_promotion_reaches_the_running_service_without_restart() {
         &["audit", "tail", "-n", "50"],
     ));
     assert!(audit.contains("model.reloaded"), "{audit}");
+    // The switch is a timestamped update: every verdict from its event time
+    // on names the new model, every one before it the old.
+    let update: Value = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|r| r["action"] == "model.update")
+        .unwrap_or_else(|| panic!("no model.update in {audit}"));
+    let from = update["detail"]["event_time_ms_from"].as_i64().unwrap();
+    assert_eq!(
+        update["subject"]
+            .as_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap(),
+        format!("payload {new}")
+    );
+    for v in v1.values().chain(v2.values()).map(|vs| &vs[0]) {
+        let expect = if v["event_time_ms"].as_i64().unwrap() >= from {
+            new.as_str()
+        } else {
+            old.as_str()
+        };
+        assert_eq!(v["model_version"], expect, "{v}");
+    }
 }

@@ -175,6 +175,9 @@ pub fn build_analysis<'scope>(
         audit,
         model_watch,
     } = services;
+    let scope = envelopes.scope();
+    let input_probe = timely::dataflow::operators::probe::Handle::new();
+    let envelopes = timely::dataflow::operators::Probe::probe_with(envelopes, &input_probe);
     let (events, dead): (
         StreamVec<'scope, u64, EventInFlight>,
         StreamVec<'scope, u64, Box<DeadLetter>>,
@@ -207,16 +210,40 @@ pub fn build_analysis<'scope>(
         explain: config.infer.explain.on(),
         ..config.analyze
     };
-    let mut analyzer = EventAnalyzer::new(analyze_config, models, enrichment);
-    if let Some(w) = model_watch {
-        analyzer.follow(w);
-    }
-    let analyzed: StreamVec<'scope, u64, AnalyzedEvent> = events
+    let analyzer = EventAnalyzer::new(analyze_config, models, enrichment);
+    let exchanged = events
         .map(Wire)
-        .exchange(|w: &Wire<EventInFlight>| spread(&w.0 .1))
-        .map(move |Wire((event, provenance, late, verified))| {
-            analyzer.analyze(*event, provenance, late, verified)
-        });
+        .exchange(|w: &Wire<EventInFlight>| spread(&w.0 .1));
+    let analyze = |a: &mut EventAnalyzer, (event, provenance, late, verified): EventInFlight| {
+        a.analyze(*event, provenance, late, verified)
+    };
+    let analyzed: StreamVec<'scope, u64, AnalyzedEvent> = match model_watch {
+        // Live models: switches travel through the graph as timestamped updates.
+        Some(watch) => {
+            let bucket_ms = config.bucket_ms;
+            let audit = audit.clone();
+            let updates = crate::model_updates::model_updates(
+                scope,
+                input_probe,
+                watch.clone(),
+                move |t, id| {
+                    let from_ms = (t as i64).saturating_mul(bucket_ms as i64);
+                    eprintln!("sentinel: model update at timestamp {t} (event time {from_ms} ms on): {id}");
+                    audit.audit(
+                        "system",
+                        "model.update",
+                        id,
+                        serde_json::json!({"timestamp": t, "event_time_ms_from": from_ms}),
+                    );
+                },
+            );
+            crate::model_updates::analyze_with_updates(exchanged, updates, watch, analyzer, analyze)
+        }
+        None => {
+            let mut analyzer = analyzer;
+            exchanged.map(move |Wire(e)| analyze(&mut analyzer, e))
+        }
+    };
 
     // Evidence ready.
     let c = counters.clone();

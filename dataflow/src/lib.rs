@@ -21,6 +21,7 @@ mod file_source;
 mod graph;
 mod kafka_sink;
 mod kafka_source;
+pub mod model_updates;
 pub mod pacing;
 mod package_stage;
 mod replay;

@@ -236,19 +236,27 @@ impl ModelBundle {
 pub struct ModelWatch {
     current: std::sync::RwLock<Arc<ModelBundle>>,
     generation: std::sync::atomic::AtomicU64,
+    /// Every bundle this watch has held, by `describe()`: a model update
+    /// broadcast through the graph names its bundle this way.
+    loaded: std::sync::Mutex<std::collections::HashMap<String, Arc<ModelBundle>>>,
 }
 
 impl ModelWatch {
     /// Starts with `bundle`.
     pub fn new(bundle: Arc<ModelBundle>) -> ModelWatch {
+        let loaded = std::iter::once((bundle.describe(), bundle.clone())).collect();
         ModelWatch {
             current: std::sync::RwLock::new(bundle),
             generation: std::sync::atomic::AtomicU64::new(0),
+            loaded: std::sync::Mutex::new(loaded),
         }
     }
 
     /// Replaces the bundle.
     pub fn swap(&self, bundle: Arc<ModelBundle>) {
+        if let Ok(mut l) = self.loaded.lock() {
+            l.insert(bundle.describe(), bundle.clone());
+        }
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = bundle;
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -257,6 +265,11 @@ impl ModelWatch {
     /// The current generation.
     pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A bundle this watch has held, by its `describe()`.
+    pub fn resolve(&self, id: &str) -> Option<Arc<ModelBundle>> {
+        self.loaded.lock().ok()?.get(id).cloned()
     }
 
     /// The current bundle and its generation.

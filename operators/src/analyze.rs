@@ -144,7 +144,6 @@ pub struct EventAnalyzer {
     models: Arc<ModelBundle>,
     enrichment: Arc<EnrichmentTables>,
     cache: MemoCache<(u128, bool, u8), Memo>,
-    watch: Option<(Arc<sentinel_models::bundle::ModelWatch>, u64)>,
 }
 
 /// Longest normalized text kept in findings.
@@ -164,28 +163,15 @@ impl EventAnalyzer {
             models,
             enrichment,
             cache: MemoCache::new(16 * 1024),
-            watch: None,
         }
     }
 
-    /// Follows `watch`: a model swap (promotion, rollback) takes effect
-    /// from the next record on.
-    pub fn follow(&mut self, watch: Arc<sentinel_models::bundle::ModelWatch>) {
-        let (generation, bundle) = watch.current();
-        self.models = bundle;
-        self.cache = MemoCache::new(16 * 1024);
-        self.watch = Some((watch, generation));
-    }
-
-    fn refresh_models(&mut self) {
-        let Some((w, seen)) = &self.watch else {
-            return;
-        };
-        if w.generation() != *seen {
-            let (generation, bundle) = w.current();
-            self.models = bundle;
+    /// Scores with `models` from the next record on (the model updates of
+    /// the graph; a no-op when they are the models in use).
+    pub fn use_models(&mut self, models: Arc<ModelBundle>) {
+        if !Arc::ptr_eq(&self.models, &models) {
+            self.models = models;
             self.cache = MemoCache::new(16 * 1024);
-            self.watch = Some((w.clone(), generation));
         }
     }
 
@@ -241,7 +227,6 @@ impl EventAnalyzer {
         late: bool,
         verified: bool,
     ) -> AnalyzedEvent {
-        self.refresh_models();
         if let Some(ip) = event.client.ip {
             if event.enrichment.is_none() && !self.enrichment.is_empty() {
                 event.enrichment = self.enrichment.lookup(ip);
