@@ -478,7 +478,7 @@ fn a_promotion_reaches_the_running_service_without_restart() {
     let update: Value = audit
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|r| r["action"] == "model.update")
+        .find(|r| r["action"] == "model.update" && r["detail"]["initial"] == false)
         .unwrap_or_else(|| panic!("no model.update in {audit}"));
     let from = update["detail"]["event_time_ms_from"].as_i64().unwrap();
     assert_eq!(
@@ -497,5 +497,49 @@ fn a_promotion_reaches_the_running_service_without_restart() {
             old.as_str()
         };
         assert_eq!(v["model_version"], expect, "{v}");
+    }
+    // A replay of the same events with the live run's switch schedule (from
+    // the audit log) gives the live verdicts, with 1 and 2 workers.
+    let file = dir.path().join("recorded.jsonl");
+    let text: Vec<u8> = first
+        .iter()
+        .chain(second.iter())
+        .flat_map(|(_, _, v)| v.iter().copied().chain(std::iter::once(b'\n')))
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    for workers in ["1", "2"] {
+        let out = dir.path().join(format!("replay-{workers}"));
+        ok(common::sentinel_in(
+            data.path(),
+            &[
+                "replay",
+                "--quiet",
+                "--workers",
+                workers,
+                "--out",
+                out.to_str().unwrap(),
+                "--model-schedule",
+                "audit",
+                file.to_str().unwrap(),
+            ],
+        ));
+        let replayed = jsonl(&out.join("verdicts.jsonl"));
+        assert_eq!(replayed.len(), 200);
+        for r in &replayed {
+            let id = r["evidence_id"].as_str().unwrap();
+            let live = v1.get(id).or_else(|| v2.get(id)).map(|vs| &vs[0]).unwrap();
+            for f in [
+                "verdict_id",
+                "model_version",
+                "decision",
+                "score",
+                "class_scores",
+            ] {
+                assert_eq!(
+                    live[f], r[f],
+                    "{f} differs for {id} ({workers} workers): live {live}\nreplay {r}"
+                );
+            }
+        }
     }
 }

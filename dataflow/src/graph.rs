@@ -54,8 +54,12 @@ pub struct GraphServices {
     pub rule_guard: Option<Arc<RuleGuard>>,
     /// Where policy decisions are recorded.
     pub audit: Arc<dyn AuditHook>,
-    /// Live models: when set, the analyze stage follows its swaps.
+    /// Live models: when set, the analyze stage follows its swaps (as
+    /// timestamped updates broadcast through the graph).
     pub model_watch: Option<Arc<ModelWatch>>,
+    /// A recorded run's model switches to replay instead of following the
+    /// watch (whose preloaded bundles they name).
+    pub model_schedule: Option<Arc<crate::model_updates::ModelSchedule>>,
 }
 
 impl Default for GraphServices {
@@ -65,6 +69,7 @@ impl Default for GraphServices {
             rule_guard: None,
             audit: Arc::new(NoAudit),
             model_watch: None,
+            model_schedule: None,
         }
     }
 }
@@ -174,6 +179,7 @@ pub fn build_analysis<'scope>(
         rule_guard,
         audit,
         model_watch,
+        model_schedule,
     } = services;
     let scope = envelopes.scope();
     let input_probe = timely::dataflow::operators::probe::Handle::new();
@@ -222,21 +228,32 @@ pub fn build_analysis<'scope>(
         Some(watch) => {
             let bucket_ms = config.bucket_ms;
             let audit = audit.clone();
-            let updates = crate::model_updates::model_updates(
-                scope,
-                input_probe,
-                watch.clone(),
-                move |t, id| {
-                    let from_ms = (t as i64).saturating_mul(bucket_ms as i64);
-                    eprintln!("sentinel: model update at timestamp {t} (event time {from_ms} ms on): {id}");
-                    audit.audit(
-                        "system",
-                        "model.update",
-                        id,
-                        serde_json::json!({"timestamp": t, "event_time_ms_from": from_ms}),
-                    );
-                },
-            );
+            let updates = match model_schedule {
+                Some(schedule) => crate::model_updates::scheduled_updates(scope, schedule),
+                None => crate::model_updates::model_updates(
+                    scope,
+                    input_probe,
+                    watch.clone(),
+                    move |t, bundle, initial| {
+                        let from_ms = (t as i64).saturating_mul(bucket_ms as i64);
+                        let id = bundle.describe();
+                        if !initial {
+                            eprintln!("sentinel: model update at timestamp {t} (event time {from_ms} ms on): {id}");
+                        }
+                        let canary = bundle.payload.canary.as_ref().map(
+                            |(c, p)| serde_json::json!({"version": c.version(), "percent": p}),
+                        );
+                        audit.audit(
+                            "system",
+                            "model.update",
+                            &id,
+                            serde_json::json!({"timestamp": t, "event_time_ms_from": from_ms,
+                                "bucket_ms": bucket_ms, "initial": initial,
+                                "active": bundle.payload.active.version(), "canary": canary}),
+                        );
+                    },
+                ),
+            };
             crate::model_updates::analyze_with_updates(exchanged, updates, watch, analyzer, analyze)
         }
         None => {

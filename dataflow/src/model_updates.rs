@@ -35,17 +35,45 @@ pub struct ModelUpdate {
     pub id: String,
 }
 
+/// The switches of a recorded run, to replay them: from each timestamp on,
+/// the bundle its `describe()` names (which the watch must have preloaded).
+pub type ModelSchedule = Vec<(u64, String)>;
+
+/// The control stream of a replay: worker 0 emits every scheduled update at
+/// its timestamp, then lets go; broadcast to every worker.
+pub fn scheduled_updates<'scope>(
+    scope: Scope<'scope, u64>,
+    schedule: Arc<ModelSchedule>,
+) -> StreamVec<'scope, u64, ModelUpdate> {
+    let leader = scope.index() == 0;
+    let updates: StreamVec<'scope, u64, ModelUpdate> =
+        source(scope, "ScheduledModelUpdates", move |capability, _info| {
+            let mut cap = leader.then_some(capability);
+            move |output| {
+                if let Some(c) = cap.take() {
+                    for (t, id) in schedule.iter() {
+                        let at = c.delayed(&(*t).max(*c.time()));
+                        output.session(&at).give(ModelUpdate { id: id.clone() });
+                    }
+                }
+            }
+        });
+    updates.broadcast()
+}
+
 /// How often worker 0 looks at the watch and the input frontier.
 const POLL: Duration = Duration::from_millis(5);
 
 /// The control stream: on worker 0, updates at the timestamp the input
 /// frontier had reached when the watch changed; broadcast to every worker.
-/// `on_update(timestamp, id)` is called where an update is emitted.
+/// The models in use at the start are emitted first, at timestamp 0, so
+/// that the audited switches of a run are complete. `on_update(timestamp,
+/// bundle, initial)` is called wherever an update is emitted.
 pub fn model_updates<'scope>(
     scope: Scope<'scope, u64>,
     input: ProbeHandle<u64>,
     watch: Arc<ModelWatch>,
-    on_update: impl Fn(u64, &str) + 'static,
+    on_update: impl Fn(u64, &ModelBundle, bool) + 'static,
 ) -> StreamVec<'scope, u64, ModelUpdate> {
     let leader = scope.index() == 0;
     let updates: StreamVec<'scope, u64, ModelUpdate> =
@@ -53,10 +81,19 @@ pub fn model_updates<'scope>(
             let activator = scope.activator_for(info.address);
             let mut cap = leader.then_some(capability);
             let mut seen = watch.generation();
+            let mut started = false;
             move |output| {
                 let Some(c) = cap.as_mut() else {
                     return;
                 };
+                if !started {
+                    started = true;
+                    let bundle = watch.current().1;
+                    on_update(*c.time(), &bundle, true);
+                    output.session(&*c).give(ModelUpdate {
+                        id: bundle.describe(),
+                    });
+                }
                 match input.with_frontier(|f| f.first().copied()) {
                     // The input is done: no record will need a model any more.
                     None => {
@@ -69,9 +106,11 @@ pub fn model_updates<'scope>(
                 let generation = watch.generation();
                 if generation != seen {
                     seen = generation;
-                    let id = watch.current().1.describe();
-                    on_update(*c.time(), &id);
-                    output.session(&*c).give(ModelUpdate { id });
+                    let bundle = watch.current().1;
+                    on_update(*c.time(), &bundle, false);
+                    output.session(&*c).give(ModelUpdate {
+                        id: bundle.describe(),
+                    });
                 }
                 activator.activate_after(POLL);
             }

@@ -267,6 +267,14 @@ impl ModelWatch {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Makes `bundle` resolvable without switching to it (a replay's
+    /// scheduled models).
+    pub fn preload(&self, bundle: Arc<ModelBundle>) {
+        if let Ok(mut l) = self.loaded.lock() {
+            l.insert(bundle.describe(), bundle);
+        }
+    }
+
     /// A bundle this watch has held, by its `describe()`.
     pub fn resolve(&self, id: &str) -> Option<Arc<ModelBundle>> {
         self.loaded.lock().ok()?.get(id).cloned()

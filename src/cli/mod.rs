@@ -8,6 +8,7 @@ mod explain;
 mod features;
 mod feedback;
 mod gatekeeper;
+mod model_schedule;
 mod models;
 mod profile;
 mod publish;
@@ -43,7 +44,7 @@ enum Command {
     /// dead_letters.jsonl to --out. Output is identical for any --workers.
     ///
     /// Example: sentinel replay examples/sample.jsonl --out out/ --workers 2
-    Replay(replay::ReplayArgs),
+    Replay(Box<replay::ReplayArgs>),
     /// Classify payloads, one per line, into sqli/xss/cmdi/path_traversal/xxe/benign.
     ///
     /// Writes one JSON object per input line, in input order:
@@ -192,7 +193,7 @@ pub struct DataDir {
 /// Runs a command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Replay(a) => replay::run(a),
+        Command::Replay(a) => replay::run(*a),
         Command::Classify(a) => classify::run(a),
         Command::Features(a) => features::run(a),
         Command::Run(a) => run::run(a),

@@ -142,6 +142,12 @@ pub struct ReplayArgs {
     /// is then no longer byte-identical from run to run).
     #[arg(long)]
     sim_timing: bool,
+    /// Replay the model switches of a live run: `audit` (the `model.update`
+    /// records of the data directory's audit log) or a JSON Lines file of
+    /// `{"timestamp": T, "active": VERSION, "canary": null}`. Each record is
+    /// then scored by the models the live run used for its timestamp.
+    #[arg(long, value_name = "audit|FILE")]
+    model_schedule: Option<String>,
     #[command(flatten)]
     cluster: super::ClusterArgs,
     /// No progress bar.
@@ -272,6 +278,21 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
     if !a.quiet {
         eprintln!("sentinel: models: {}", models.describe());
     }
+    let (model_watch, model_schedule) = match &a.model_schedule {
+        Some(spec) => {
+            let switches = super::model_schedule::load_switches(spec, &data_dir)?;
+            if !a.quiet {
+                eprintln!(
+                    "sentinel: replaying {} model switch(es) from {spec}",
+                    switches.len()
+                );
+            }
+            let (w, s) =
+                super::model_schedule::prepare(&switches, &data_dir, &models, a.bucket_ms.max(1))?;
+            (Some(w), Some(s))
+        }
+        None => (None, None),
+    };
     let mut simulate = file_config.as_ref().map(|c| c.simulate).unwrap_or_default();
     simulate.enabled &= !a.no_simulate;
     simulate.record_timing |= a.sim_timing;
@@ -328,8 +349,10 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
             simulator,
             rule_guard,
             audit,
-            // A replay scores with one set of models from start to end.
-            model_watch: None,
+            // One set of models from start to end, unless a live run's
+            // switches are replayed.
+            model_watch,
+            model_schedule,
         },
         rules_dir: a.rules_dir.clone(),
         cluster: a.cluster.config()?,

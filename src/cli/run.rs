@@ -112,6 +112,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
             rule_guard,
             audit,
             model_watch: Some(model_watch),
+            model_schedule: None,
         },
         cluster: a.cluster.config()?,
     };
