@@ -338,3 +338,70 @@ fn bad_arguments_fail_clearly() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A flood spread over 40 addresses of one /24 — each address quiet on its
+/// own (20 ordinary requests a minute) — is seen through the prefix
+/// window; the same traffic from 40 addresses in 40 different /24s is not.
+/// With 1 and 2 workers alike.
+#[test]
+fn a_flood_spread_over_a_prefix_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flood.jsonl");
+    let mut lines = Vec::new();
+    for i in 0..800usize {
+        let client = i % 40;
+        for (group, ip) in [
+            ("flood", format!("203.0.113.{}", 10 + client)),
+            ("spread", format!("198.18.{}.7", client)),
+        ] {
+            let ev = serde_json::json!({
+                "evidence_id": format!("{group}-{i:04}"),
+                "event_time_ms": 1_767_225_600_000i64 + i as i64 * 70,
+                "client": {"ip": ip},
+                "request": {"method": "GET", "target": format!("/products?page={}", i % 9),
+                    "headers": [{"name": "Host", "value": "shop.example"},
+                                {"name": "User-Agent", "value": "Mozilla/5.0 (X11; Linux x86_64)"}]},
+                "response": {"status": 200}
+            });
+            lines.push(ev.to_string());
+        }
+    }
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let mut outputs = Vec::new();
+    for workers in [1, 2] {
+        let out = replay(&[file.to_str().unwrap()], workers, &[]);
+        let verdicts = jsonl(&out.path().join("verdicts.jsonl"));
+        let distributed = |group: &str| {
+            verdicts
+                .iter()
+                .filter(|v| v["evidence_id"].as_str().unwrap().starts_with(group))
+                .filter(|v| {
+                    v["anomalies"].as_array().is_some_and(|a| {
+                        a.iter()
+                            .any(|r| r.as_str().unwrap_or("").starts_with("distributed:"))
+                    })
+                })
+                .count()
+        };
+        let flood = distributed("flood-");
+        assert!(flood > 100, "only {flood} flood verdicts name the prefix");
+        assert_eq!(distributed("spread-"), 0);
+        // Flagged for an analyst although no request carries an attack,
+        // once the prefix has reached both flood thresholds.
+        let tagged = |group: &str| {
+            verdicts
+                .iter()
+                .filter(|v| v["evidence_id"].as_str().unwrap().starts_with(group))
+                .filter(|v| v["decision"] != "benign")
+                .count()
+        };
+        assert!(
+            tagged("flood-") > 100 && tagged("flood-") <= flood,
+            "{}",
+            tagged("flood-")
+        );
+        assert_eq!(tagged("spread-"), 0);
+        outputs.push(std::fs::read(out.path().join("verdicts.jsonl")).unwrap());
+    }
+    assert!(outputs[0] == outputs[1], "1 and 2 workers differ");
+}

@@ -106,6 +106,10 @@ pub struct AnalyzedEvent {
     /// The top finding's payload explanation, when explanations are on.
     #[serde(default)]
     pub payload_explanation: Option<Box<PayloadExplanation>>,
+    /// What the client's network prefix did in the window (set by the
+    /// prefix stage; `None` for clients without an address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<(String, crate::prefix_window::PrefixStats)>,
 }
 
 impl AnalyzedEvent {
@@ -366,6 +370,7 @@ impl EventAnalyzer {
             profile_score: (profile.score * 10_000.0).round() / 10_000.0,
             profile_reasons: profile.reasons,
             payload_explanation,
+            prefix: None,
         }
     }
 

@@ -30,6 +30,12 @@ pub struct InferConfig {
     pub anomaly_tag_threshold: f32,
     /// Which verdicts carry an explanation (Shapley values and a narrative).
     pub explain: ExplainMode,
+    /// A network prefix (/24, /64) that sent at least this many requests in
+    /// the window …
+    pub flood_requests: u32,
+    /// … from at least this many addresses is a distributed flood: its
+    /// requests get the flood score as an anomaly (0 disables).
+    pub flood_clients: u32,
 }
 
 /// Which verdicts are explained.
@@ -61,6 +67,8 @@ impl Default for InferConfig {
             tag_threshold: 0.5,
             anomaly_tag_threshold: 0.9,
             explain: ExplainMode::Off,
+            flood_requests: 600,
+            flood_clients: 20,
         }
     }
 }
@@ -124,7 +132,14 @@ pub fn verdict(
 ) -> Verdict {
     let payload_score = round4(ev.attack_score());
     let behaviour_score = round4(scorer.score(behaviour));
-    let anomaly = behaviour_score.max(ev.profile_score);
+    let flood = ev.prefix.as_ref().map_or(0.0, |(_, p)| {
+        round4(crate::prefix_window::flood_score(
+            *p,
+            cfg.flood_requests,
+            cfg.flood_clients,
+        ))
+    });
+    let anomaly = behaviour_score.max(ev.profile_score).max(flood);
     let score = round4(cfg.payload_weight * payload_score + cfg.behaviour_weight * anomaly);
     let decision = if score >= cfg.simulate_threshold {
         Decision::Simulate
@@ -145,6 +160,16 @@ pub fn verdict(
     let mut anomalies = scorer.reasons(behaviour);
     if ev.profile_score >= 0.5 {
         anomalies.extend(ev.profile_reasons.iter().cloned());
+    }
+    if flood >= 0.5 {
+        if let Some((net, p)) = &ev.prefix {
+            anomalies.push(format!(
+                "distributed: {} requests from {} addresses of {} in the window",
+                p.requests,
+                p.clients,
+                net.trim_start_matches("net:")
+            ));
+        }
     }
     let findings = ev
         .findings
@@ -257,6 +282,7 @@ mod tests {
             model_version: "rules-v1".into(),
             profile_score: 0.0,
             profile_reasons: vec![],
+            prefix: None,
             payload_explanation: None,
         }
     }

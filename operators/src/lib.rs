@@ -23,6 +23,7 @@ pub mod extract;
 pub mod gatekeeper;
 pub mod infer;
 pub mod policy;
+pub mod prefix_window;
 pub mod profile_learn;
 pub mod profile_params;
 pub mod rule_guard;

@@ -28,6 +28,10 @@ pub struct WindowConfig {
     pub max_entries: usize,
     /// A request scoring at least this is counted as an attack in the window.
     pub attack_threshold: f32,
+    /// IPv4 prefix length of the network-prefix windows.
+    pub prefix_v4_bits: u8,
+    /// IPv6 prefix length of the network-prefix windows.
+    pub prefix_v6_bits: u8,
 }
 
 impl Default for WindowConfig {
@@ -36,6 +40,8 @@ impl Default for WindowConfig {
             window_ms: 60_000,
             max_entries: 4096,
             attack_threshold: 0.5,
+            prefix_v4_bits: 24,
+            prefix_v6_bits: 64,
         }
     }
 }
@@ -169,6 +175,7 @@ mod tests {
             model_version: "t".into(),
             profile_score: 0.0,
             profile_reasons: vec![],
+            prefix: None,
             payload_explanation: None,
         }
     }

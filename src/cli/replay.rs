@@ -80,6 +80,13 @@ pub struct ReplayArgs {
     /// Timestamp granularity of the graph, ms of event time.
     #[arg(long, default_value_t = 1_000)]
     bucket_ms: u64,
+    /// Distributed flood: a /24 (IPv4) or /64 (IPv6) that sends at least this
+    /// many requests in the window … (0 disables)
+    #[arg(long, default_value_t = InferConfig::default().flood_requests)]
+    flood_requests: u32,
+    /// … from at least this many addresses raises its requests' anomaly score.
+    #[arg(long, default_value_t = InferConfig::default().flood_clients)]
+    flood_clients: u32,
     /// Weight of the payload score in the combined score.
     #[arg(long, default_value_t = 0.6)]
     payload_weight: f32,
@@ -258,6 +265,8 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         tag_threshold: a.tag_threshold,
         anomaly_tag_threshold: a.anomaly_tag_threshold,
         explain: a.explain.mode(),
+        flood_requests: a.flood_requests,
+        flood_clients: a.flood_clients,
     };
     infer.validate().map_err(anyhow::Error::msg)?;
     let data_dir = a

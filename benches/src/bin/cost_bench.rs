@@ -3,7 +3,7 @@
 //! through the timely graph with 1 and 2 workers; also the behaviour
 //! windows' state per active client key.
 //!
-//! The baseline decodes, validates, analyzes, keeps the behaviour windows,
+//! The baseline decodes, validates, analyzes, keeps the prefix and behaviour windows,
 //! infers, runs the threat twins and serializes every verdict, evidence-ready
 //! and simulation record — what the graph does, minus rule generation and
 //! policy (which the graph runs on top, for the few tagged verdicts). Its
@@ -25,7 +25,9 @@ use sentinel_dataflow::{
 };
 use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
 use sentinel_operators::enrich::EnrichmentTables;
+use sentinel_operators::extract::stable_hash;
 use sentinel_operators::infer::verdict;
+use sentinel_operators::prefix_window::{prefix_key, PrefixWindows};
 use sentinel_operators::simulate::simulate_verdict;
 use sentinel_operators::validate::validate;
 use sentinel_operators::window::BehaviourWindows;
@@ -131,6 +133,7 @@ fn baseline(
     let mut pending: Vec<AnalyzedEvent> = Vec::new();
     let mut current_bucket = i64::MIN;
     let mut records = 0u64;
+    let mut prefixes = PrefixWindows::new(graph.window.window_ms);
     let mut flush = |pending: &mut Vec<AnalyzedEvent>,
                      windows: &mut BehaviourWindows,
                      outs: &mut Outs,
@@ -139,7 +142,16 @@ fn baseline(
         pending.sort_by(|a, b| {
             (a.event_time_ms, a.provenance.offset).cmp(&(b.event_time_ms, b.provenance.offset))
         });
-        for ev in pending.drain(..) {
+        for mut ev in pending.drain(..) {
+            if let Some(net) = prefix_key(
+                &ev.client_key,
+                graph.window.prefix_v4_bits,
+                graph.window.prefix_v6_bits,
+            ) {
+                let client = stable_hash(ev.client_key.as_bytes());
+                let stats = prefixes.observe(&net, client, ev.event_time_ms, ev.late);
+                ev.prefix = Some((net, stats));
+            }
             let features = windows.observe(&ev);
             let v = verdict(&ev, &features, &scorer, &graph.infer);
             if let Some(sim) = &services.simulator {
@@ -150,6 +162,7 @@ fn baseline(
             outs.write(Out::Verdict, &v)?;
         }
         windows.expire(bucket_end);
+        prefixes.expire(bucket_end);
         let bytes = windows.state_bytes();
         if bytes > peak_bytes {
             peak_keys = windows.active_keys();

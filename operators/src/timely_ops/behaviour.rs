@@ -26,6 +26,10 @@ pub struct WindowGauges {
     pub state_bytes: std::sync::atomic::AtomicI64,
     /// Late events seen.
     pub late: std::sync::atomic::AtomicU64,
+    /// Network prefixes with live window state (summed over workers).
+    pub prefix_keys: std::sync::atomic::AtomicI64,
+    /// Approximate bytes of prefix window state (summed over workers).
+    pub prefix_bytes: std::sync::atomic::AtomicI64,
 }
 
 /// Scores behaviour per client key and produces verdicts.

@@ -8,11 +8,13 @@
 
 mod behaviour;
 mod ordered_sink;
+mod prefix;
 mod stash;
 mod wire;
 
 pub use behaviour::{ScoreBehaviour, WindowGauges};
 pub use ordered_sink::{OrderedSink, SortKey};
+pub use prefix::PrefixStage;
 pub use stash::TimeStash;
 pub use wire::Wire;
 
