@@ -34,7 +34,7 @@ pub struct InferConfig {
     /// the window …
     pub flood_requests: u32,
     /// … from at least this many addresses is a distributed flood: its
-    /// requests get the flood score as an anomaly (0 disables).
+    /// requests get an anomaly of 1 (0 disables).
     pub flood_clients: u32,
 }
 

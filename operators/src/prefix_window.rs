@@ -145,17 +145,22 @@ impl PrefixWindows {
     }
 }
 
-/// How strongly a prefix's figures look like a distributed flood: the
-/// product of the shares of both thresholds reached, capped at 1 (1 only
-/// when the prefix sent at least `requests` requests from at least
-/// `clients` addresses). 0 when either threshold is 0 (disabled).
+/// 1 when a prefix's figures are a distributed flood — at least
+/// `requests` requests from at least `clients` addresses in the window —
+/// else 0 (and always 0 when either threshold is 0: disabled). A step, not a
+/// ramp: the prefix window aggregates several partitions, and a record the
+/// live source placed in a later bucket than its event time (see "Event
+/// time") can shift the counts by a few; a step keeps that from touching
+/// the scores of traffic far below the thresholds.
 pub fn flood_score(stats: PrefixStats, requests: u32, clients: u32) -> f32 {
     if requests == 0 || clients == 0 {
         return 0.0;
     }
-    let r = (stats.requests as f32 / requests as f32).min(1.0);
-    let c = (stats.clients as f32 / clients as f32).min(1.0);
-    r * c
+    if stats.requests >= requests && stats.clients >= clients {
+        1.0
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
@@ -210,8 +215,9 @@ mod tests {
     fn flood_needs_both_thresholds() {
         let s = |requests, clients| PrefixStats { requests, clients };
         assert_eq!(flood_score(s(600, 20), 600, 20), 1.0);
-        assert_eq!(flood_score(s(6_000, 2), 600, 20), 0.1);
-        assert_eq!(flood_score(s(60, 200), 600, 20), 0.1);
+        assert_eq!(flood_score(s(6_000, 200), 600, 20), 1.0);
+        assert_eq!(flood_score(s(6_000, 19), 600, 20), 0.0);
+        assert_eq!(flood_score(s(599, 200), 600, 20), 0.0);
         assert_eq!(flood_score(s(600, 20), 0, 20), 0.0);
     }
 

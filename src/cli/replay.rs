@@ -84,7 +84,7 @@ pub struct ReplayArgs {
     /// many requests in the window … (0 disables)
     #[arg(long, default_value_t = InferConfig::default().flood_requests)]
     flood_requests: u32,
-    /// … from at least this many addresses raises its requests' anomaly score.
+    /// … from at least this many addresses is a distributed flood (anomaly 1).
     #[arg(long, default_value_t = InferConfig::default().flood_clients)]
     flood_clients: u32,
     /// Weight of the payload score in the combined score.
