@@ -10,7 +10,7 @@
 //!    (verdict received − event time). Uses `bucket_ms = 10` and no allowed
 //!    lateness: latency is bounded below by the bucket plus the lateness.
 //!
-//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules --timeout-s S]`
+//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules --timeout-s S --model-watch]`
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
@@ -254,6 +254,9 @@ fn main() -> anyhow::Result<()> {
     let mut rate = 25_000usize;
     let mut models = "full".to_string();
     let mut timeout_s = 300u64;
+    // As `sentinel run`: models follow the registry through timestamped
+    // updates, so the analysis waits for the control frontier.
+    let mut model_watch = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -261,6 +264,7 @@ fn main() -> anyhow::Result<()> {
             "--events" => n = args.next().context("--events N")?.parse()?,
             "--rate" => rate = args.next().context("--rate R")?.parse()?,
             "--timeout-s" => timeout_s = args.next().context("--timeout-s S")?.parse()?,
+            "--model-watch" => model_watch = true,
             "--max-in-flight" => MAX_IN_FLIGHT.store(
                 args.next().context("--max-in-flight N")?.parse()?,
                 std::sync::atomic::Ordering::Relaxed,
@@ -269,8 +273,21 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let bundle = sentinel_benches::bench_models(&models)?;
-    let services = sentinel_benches::bench_services(&models)?;
-    println!("models: {}", bundle.describe());
+    let mut services = sentinel_benches::bench_services(&models)?;
+    if model_watch {
+        services.model_watch = Some(Arc::new(sentinel_models::bundle::ModelWatch::new(
+            bundle.clone(),
+        )));
+    }
+    println!(
+        "models: {}{}",
+        bundle.describe(),
+        if model_watch {
+            " (model watch: timestamped updates, as sentinel run)"
+        } else {
+            ""
+        }
+    );
     let broker = start_broker()?;
     let brokers = format!("127.0.0.1:{}", broker.1);
     for (t, p) in [
