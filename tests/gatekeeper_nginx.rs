@@ -11,18 +11,6 @@ use common::{jsonl, ok, sentinel};
 use sentinel_models::corpus::{generate, CorpusSize};
 use sentinel_schema::ThreatClass;
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// Evidence JSONL: generated attacks of every class (in the parameter a
 /// real application would carry them) from many clients.
 fn attack_evidence(per_class: usize) -> Vec<u8> {
@@ -44,25 +32,25 @@ fn attack_evidence(per_class: usize) -> Vec<u8> {
             ),
             ThreatClass::Sqli => (
                 "GET",
-                format!("/products?id={}", encode(&s.text)),
+                format!("/products?id={}", common::percent_encode(&s.text)),
                 String::new(),
                 "",
             ),
             ThreatClass::Xss => (
                 "GET",
-                format!("/search?q={}", encode(&s.text)),
+                format!("/search?q={}", common::percent_encode(&s.text)),
                 String::new(),
                 "",
             ),
             ThreatClass::PathTraversal => (
                 "GET",
-                format!("/download?file={}", encode(&s.text)),
+                format!("/download?file={}", common::percent_encode(&s.text)),
                 String::new(),
                 "",
             ),
             _ => (
                 "GET",
-                format!("/ping?host={}", encode(&s.text)),
+                format!("/ping?host={}", common::percent_encode(&s.text)),
                 String::new(),
                 "",
             ),

@@ -31,7 +31,7 @@ const PATTERN: [&str; 4] = [
 const ATTACKS: [&str; 3] = ["; ls -la /etc", "1' OR '1'='1", "<script>alert(1)</script>"];
 
 fn event(id: &str, ip: &str, t: i64, q: &str) -> (String, Vec<u8>) {
-    let target = format!("/docs/search?q={}", urlencode(q));
+    let target = format!("/docs/search?q={}", common::percent_encode(q));
     let ev = json!({
         "evidence_id": id, "event_time_ms": t, "client": {"ip": ip},
         "request": {"method": "GET", "target": target, "headers": [
@@ -40,18 +40,6 @@ fn event(id: &str, ip: &str, t: i64, q: &str) -> (String, Vec<u8>) {
         "response": {"status": 200}
     });
     (format!("ip:{ip}"), serde_json::to_vec(&ev).unwrap())
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Kafka messages: key and value.

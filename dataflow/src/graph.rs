@@ -21,8 +21,7 @@ use sentinel_operators::timely_ops::PrefixStage;
 use sentinel_operators::timely_ops::{OrderedSink, ScoreBehaviour, SortKey, TimeStash, Wire};
 use sentinel_operators::window::WindowConfig;
 use sentinel_schema::{
-    AuditHook, DeadLetter, EvidenceEvent, EvidenceReady, NoAudit, Provenance, SimResult, Verdict,
-    WafRule, SCHEMA_VERSION,
+    AuditHook, DeadLetter, EvidenceEvent, NoAudit, Provenance, SimResult, Verdict, WafRule,
 };
 use sentinel_sinks::OutputKind;
 
@@ -268,19 +267,7 @@ pub fn build_analysis<'scope>(
     let evidence_ready = analyzed.clone().map(move |a| {
         c.evidence_ready
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ready = EvidenceReady {
-            evidence_id: a.evidence_id.clone(),
-            event_time_ms: a.event_time_ms,
-            client_key: a.client_key.clone(),
-            method: a.method.clone(),
-            path: a.path.clone(),
-            payload_count: a.payload_count,
-            package_verified: a.package_verified,
-            enrichment: a.enrichment.clone(),
-            limits_hit: a.limits_hit.clone(),
-            schema_version: SCHEMA_VERSION,
-            provenance: a.provenance.clone(),
-        };
+        let ready = a.evidence_ready();
         (
             key(&a.provenance, a.event_time_ms, 0),
             OutRecord {

@@ -46,12 +46,20 @@ pub struct Counters {
     rules: Mutex<BTreeMap<RuleStatus, u64>>,
     /// Window gauges.
     pub window: Arc<WindowGauges>,
-    /// Per model version: records scored and flagged (canary judgement).
-    by_model: Mutex<BTreeMap<String, VersionStats>>,
-    /// Cumulative histogram of verdict scores (drift detection).
-    scores: Mutex<ScoreHistogram>,
-    /// The learner's last drift measurement (f64 bits; NaN: none yet).
+    /// What the learner reads: per-version counts and the score histogram
+    /// (one lock per verdict for both).
+    learning: Mutex<LearningStats>,
+    /// The learner's last drift measurement (f64 bits, marked by `DRIFT_SET`).
     drift_psi: AtomicU64,
+}
+
+/// Verdict statistics the learner reads.
+#[derive(Debug, Default)]
+struct LearningStats {
+    /// Per model version: records scored and flagged (canary judgement).
+    by_model: BTreeMap<String, VersionStats>,
+    /// Cumulative histogram of verdict payload scores (drift detection).
+    scores: ScoreHistogram,
 }
 
 impl Counters {
@@ -66,24 +74,25 @@ impl Counters {
     /// Counts a verdict with the model version that scored it and its score.
     pub fn verdict_scored(&self, v: &sentinel_schema::Verdict) {
         self.verdict(v.decision, v.label);
-        if let Ok(mut m) = self.by_model.lock() {
-            let e = match m.get_mut(v.model_version.as_str()) {
+        if let Ok(mut l) = self.learning.lock() {
+            let e = match l.by_model.get_mut(v.model_version.as_str()) {
                 Some(e) => e,
-                None => m.entry(v.model_version.clone()).or_default(),
+                None => l.by_model.entry(v.model_version.clone()).or_default(),
             };
             e.scored += 1;
             if v.decision != Decision::Benign {
                 e.flagged += 1;
             }
-        }
-        if let Ok(mut h) = self.scores.lock() {
-            h.add(v.payload_score);
+            l.scores.add(v.payload_score);
         }
     }
 
     /// Records scored and flagged per model version, since the start.
     pub fn by_model(&self) -> BTreeMap<String, VersionStats> {
-        self.by_model.lock().map(|m| m.clone()).unwrap_or_default()
+        self.learning
+            .lock()
+            .map(|l| l.by_model.clone())
+            .unwrap_or_default()
     }
 
     /// Records the learner's latest drift measurement.
@@ -100,7 +109,7 @@ impl Counters {
 
     /// The cumulative histogram of verdict payload scores.
     pub fn score_histogram(&self) -> ScoreHistogram {
-        self.scores.lock().map(|h| *h).unwrap_or_default()
+        self.learning.lock().map(|l| l.scores).unwrap_or_default()
     }
 
     /// Counts a dead letter.

@@ -117,6 +117,23 @@ impl AnalyzedEvent {
     pub fn attack_score(&self) -> f32 {
         self.scores.max_attack()
     }
+
+    /// The `events.evidence_ready` record of this event.
+    pub fn evidence_ready(&self) -> sentinel_schema::EvidenceReady {
+        sentinel_schema::EvidenceReady {
+            evidence_id: self.evidence_id.clone(),
+            event_time_ms: self.event_time_ms,
+            client_key: self.client_key.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            payload_count: self.payload_count,
+            package_verified: self.package_verified,
+            enrichment: self.enrichment.clone(),
+            limits_hit: self.limits_hit.clone(),
+            schema_version: sentinel_schema::SCHEMA_VERSION,
+            provenance: self.provenance.clone(),
+        }
+    }
 }
 
 /// Configuration of the stateless stage.

@@ -120,6 +120,17 @@ impl PrefixWindows {
         }
     }
 
+    /// Counts `ev` in its client's prefix (`/v4_bits`, `/v6_bits`) and
+    /// records the prefix's figures on it; events of clients without an
+    /// address are left as they are.
+    pub fn stamp(&mut self, ev: &mut crate::analyze::AnalyzedEvent, v4_bits: u8, v6_bits: u8) {
+        if let Some(net) = prefix_key(&ev.client_key, v4_bits, v6_bits) {
+            let client = crate::extract::stable_hash(ev.client_key.as_bytes());
+            let stats = self.observe(&net, client, ev.event_time_ms, ev.late);
+            ev.prefix = Some((net, stats));
+        }
+    }
+
     /// Drops prefixes with nothing newer than `watermark_ms - window_ms`
     /// (at most once per quarter window). Returns how many were dropped.
     pub fn expire(&mut self, watermark_ms: i64) -> usize {

@@ -209,3 +209,17 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (for
+/// request targets built from payloads).
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -25,13 +25,12 @@ use sentinel_dataflow::{
 };
 use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
 use sentinel_operators::enrich::EnrichmentTables;
-use sentinel_operators::extract::stable_hash;
 use sentinel_operators::infer::verdict;
-use sentinel_operators::prefix_window::{prefix_key, PrefixWindows};
+use sentinel_operators::prefix_window::PrefixWindows;
 use sentinel_operators::simulate::simulate_verdict;
 use sentinel_operators::validate::validate;
 use sentinel_operators::window::BehaviourWindows;
-use sentinel_schema::{EvidenceReady, Provenance, SCHEMA_VERSION};
+use sentinel_schema::Provenance;
 use sentinel_sources::{FileSource, SourceItem, SourceOptions};
 
 fn hash(bytes: &[u8]) -> u64 {
@@ -143,15 +142,11 @@ fn baseline(
             (a.event_time_ms, a.provenance.offset).cmp(&(b.event_time_ms, b.provenance.offset))
         });
         for mut ev in pending.drain(..) {
-            if let Some(net) = prefix_key(
-                &ev.client_key,
+            prefixes.stamp(
+                &mut ev,
                 graph.window.prefix_v4_bits,
                 graph.window.prefix_v6_bits,
-            ) {
-                let client = stable_hash(ev.client_key.as_bytes());
-                let stats = prefixes.observe(&net, client, ev.event_time_ms, ev.late);
-                ev.prefix = Some((net, stats));
-            }
+            );
             let features = windows.observe(&ev);
             let v = verdict(&ev, &features, &scorer, &graph.infer);
             if let Some(sim) = &services.simulator {
@@ -185,19 +180,7 @@ fn baseline(
             offset,
         };
         let a = analyzer.analyze(*event, provenance, false, false);
-        let ready = EvidenceReady {
-            evidence_id: a.evidence_id.clone(),
-            event_time_ms: a.event_time_ms,
-            client_key: a.client_key.clone(),
-            method: a.method.clone(),
-            path: a.path.clone(),
-            payload_count: a.payload_count,
-            package_verified: a.package_verified,
-            enrichment: a.enrichment.clone(),
-            limits_hit: a.limits_hit.clone(),
-            schema_version: SCHEMA_VERSION,
-            provenance: a.provenance.clone(),
-        };
+        let ready = a.evidence_ready();
         outs.write(Out::Ready, &ready)?;
         let b = a.event_time_ms.div_euclid(bucket);
         if b != current_bucket && current_bucket != i64::MIN {

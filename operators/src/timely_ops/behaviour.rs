@@ -12,7 +12,7 @@ use sentinel_models::anomaly::BehaviourScorer;
 use sentinel_schema::Verdict;
 
 use super::Wire;
-use super::{route, TimeStash};
+use super::{processing_order, route, TimeStash};
 use crate::analyze::AnalyzedEvent;
 use crate::infer::{verdict, InferConfig};
 use crate::window::{BehaviourWindows, WindowConfig};
@@ -44,16 +44,6 @@ pub trait ScoreBehaviour<'scope> {
         bucket_ms: u64,
         gauges: Arc<WindowGauges>,
     ) -> StreamVec<'scope, u64, Verdict>;
-}
-
-/// The deterministic processing order within a batch.
-fn order(e: &AnalyzedEvent) -> (i64, &str, i32, u64) {
-    (
-        e.event_time_ms,
-        e.provenance.source.as_str(),
-        e.provenance.partition.unwrap_or(-1),
-        e.provenance.offset,
-    )
 }
 
 impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
@@ -91,7 +81,7 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                     let Some(cap) = cap else {
                         continue;
                     };
-                    events.sort_by(|a, b| order(a).cmp(&order(b)));
+                    events.sort_by(|a, b| processing_order(a).cmp(&processing_order(b)));
                     let mut session = output.session(&cap);
                     for ev in &events {
                         let features = windows.observe(ev);

@@ -22,3 +22,14 @@ pub use wire::Wire;
 pub fn route(key: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }
+
+/// The deterministic processing order of events within a timestamp batch
+/// (event time, then where they came from), shared by the stateful stages.
+pub fn processing_order(e: &crate::analyze::AnalyzedEvent) -> (i64, &str, i32, u64) {
+    (
+        e.event_time_ms,
+        e.provenance.source.as_str(),
+        e.provenance.partition.unwrap_or(-1),
+        e.provenance.offset,
+    )
+}

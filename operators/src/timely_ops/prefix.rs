@@ -10,7 +10,7 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::StreamVec;
 
 use super::behaviour::WindowGauges;
-use super::{route, TimeStash, Wire};
+use super::{processing_order, route, TimeStash, Wire};
 use crate::analyze::AnalyzedEvent;
 use crate::prefix_window::{prefix_key, PrefixWindows};
 use crate::window::WindowConfig;
@@ -27,15 +27,6 @@ pub trait PrefixStage<'scope> {
         bucket_ms: u64,
         gauges: Arc<WindowGauges>,
     ) -> StreamVec<'scope, u64, AnalyzedEvent>;
-}
-
-fn order(e: &AnalyzedEvent) -> (i64, &str, i32, u64) {
-    (
-        e.event_time_ms,
-        e.provenance.source.as_str(),
-        e.provenance.partition.unwrap_or(-1),
-        e.provenance.offset,
-    )
 }
 
 impl<'scope> PrefixStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
@@ -77,15 +68,10 @@ impl<'scope> PrefixStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                         let Some(cap) = cap else {
                             continue;
                         };
-                        events.sort_by(|a, b| order(a).cmp(&order(b)));
+                        events.sort_by(|a, b| processing_order(a).cmp(&processing_order(b)));
                         let mut session = output.session(&cap);
                         for mut ev in events {
-                            if let Some(net) = prefix_key(&ev.client_key, v4, v6) {
-                                let client = crate::extract::stable_hash(ev.client_key.as_bytes());
-                                let stats =
-                                    windows.observe(&net, client, ev.event_time_ms, ev.late);
-                                ev.prefix = Some((net, stats));
-                            }
+                            windows.stamp(&mut ev, v4, v6);
                             session.give(ev);
                         }
                         windows.expire((time as i64 + 1).saturating_mul(bucket_ms as i64));
