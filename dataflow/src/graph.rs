@@ -17,7 +17,7 @@ use sentinel_operators::policy::{PolicyConfig, RuleRegistry};
 use sentinel_operators::rule_guard::{guard_batch, RuleGuard};
 use sentinel_operators::rulegen::{candidates_with_sims, RuleCandidate};
 use sentinel_operators::simulate::{simulate_verdict, SimulateConfig, Simulator};
-use sentinel_operators::timely_ops::PrefixStage;
+use sentinel_operators::timely_ops::AggregateStage;
 use sentinel_operators::timely_ops::{OrderedSink, ScoreBehaviour, SortKey, TimeStash, Wire};
 use sentinel_operators::window::WindowConfig;
 use sentinel_schema::{
@@ -278,15 +278,20 @@ pub fn build_analysis<'scope>(
     });
 
     // Behaviour windows and inference, keyed by client.
-    let verdicts = analyzed
-        .prefix_windows(config.window, config.bucket_ms, counters.window.clone())
-        .score_behaviour(
-            config.window,
-            config.infer,
-            scorer,
-            config.bucket_ms,
-            counters.window.clone(),
-        );
+    let (analyzed, aggregate_notes) = analyzed.aggregate_windows(
+        config.infer.aggregate_dims(),
+        config.window,
+        config.bucket_ms,
+        counters.window.clone(),
+    );
+    let verdicts = analyzed.score_behaviour(
+        aggregate_notes,
+        config.window,
+        config.infer,
+        scorer,
+        config.bucket_ms,
+        counters.window.clone(),
+    );
 
     // Simulation of `simulate` verdicts, on the worker that scored them
     // (the findings' raw values never leave it).

@@ -18,7 +18,7 @@ use sentinel_schema::{
     ThreatClass,
 };
 
-use crate::client_key::client_key;
+use crate::client_key::{client_key, session_id};
 use crate::enrich::EnrichmentTables;
 use crate::extract::{extract, ExtractLimits, ExtractedPayload};
 use crate::profile_params::profile_params;
@@ -106,10 +106,14 @@ pub struct AnalyzedEvent {
     /// The top finding's payload explanation, when explanations are on.
     #[serde(default)]
     pub payload_explanation: Option<Box<PayloadExplanation>>,
-    /// What the client's network prefix did in the window (set by the
-    /// prefix stage; `None` for clients without an address).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<(String, crate::prefix_window::PrefixStats)>,
+    /// The request's session, when it carries one (see [`crate::client_key::session_id`]).
+    #[serde(default)]
+    pub session: Option<String>,
+    /// What the event's aggregate keys (prefix, AS, User-Agent, session)
+    /// did in the window, by dimension (set by the aggregate stage; empty
+    /// when no dimension is enabled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aggregates: Vec<crate::aggregate_window::AggregateFigure>,
 }
 
 impl AnalyzedEvent {
@@ -254,6 +258,7 @@ impl EventAnalyzer {
             }
         }
         let key = client_key(&event);
+        let session = session_id(&event);
         let (classifier, model) = self.models.payload.for_client(&key);
         let model_version = classifier.version().to_string();
         let extraction = extract(&event.request, &self.config.extract);
@@ -387,7 +392,8 @@ impl EventAnalyzer {
             profile_score: (profile.score * 10_000.0).round() / 10_000.0,
             profile_reasons: profile.reasons,
             payload_explanation,
-            prefix: None,
+            session,
+            aggregates: Vec::new(),
         }
     }
 

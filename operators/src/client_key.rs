@@ -9,8 +9,17 @@ pub fn client_key(event: &EvidenceEvent) -> String {
     if let Some(ip) = event.client.ip {
         return format!("ip:{ip}");
     }
+    match session_id(event) {
+        Some(s) => format!("session:{s}"),
+        None => "anonymous".to_string(),
+    }
+}
+
+/// The request's session: the recorder's, else the value of the first
+/// session-like cookie (`JSESSIONID`, `PHPSESSID`, `sid`, ...).
+pub fn session_id(event: &EvidenceEvent) -> Option<String> {
     if let Some(s) = &event.client.session {
-        return format!("session:{s}");
+        return Some(s.clone());
     }
     for cookie in event.request.headers_named("cookie") {
         for pair in cookie.as_bytes().split(|b| *b == b';') {
@@ -23,11 +32,11 @@ pub fn client_key(event: &EvidenceEvent) -> String {
                 .iter()
                 .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
             {
-                return format!("session:{}", String::from_utf8_lossy(&pair[eq + 1..]));
+                return Some(String::from_utf8_lossy(&pair[eq + 1..]).into_owned());
             }
         }
     }
-    "anonymous".to_string()
+    None
 }
 
 const SESSION_COOKIES: &[&str] = &[

@@ -10,6 +10,7 @@ use sentinel_schema::{
     Decision, Finding, ThreatClass, Verdict, VerdictExplanation, SCHEMA_VERSION,
 };
 
+use crate::aggregate_window::{flood_score, AggregateDim, AggregateFigure, DimSet, FloodThreshold};
 use crate::analyze::AnalyzedEvent;
 
 /// How scores combine and where the decision thresholds are.
@@ -36,6 +37,15 @@ pub struct InferConfig {
     /// … from at least this many addresses is a distributed flood: its
     /// requests get an anomaly of 1 (0 disables).
     pub flood_clients: u32,
+    /// Flood threshold of an autonomous system (needs the ASN enrichment
+    /// table; disabled by default: an AS aggregates whole populations).
+    pub asn_flood: FloodThreshold,
+    /// Flood threshold of a User-Agent fingerprint (disabled by default:
+    /// every popular browser version is one fingerprint).
+    pub user_agent_flood: FloodThreshold,
+    /// Flood threshold of a session: requests of one session from many
+    /// addresses (disabled by default).
+    pub session_flood: FloodThreshold,
 }
 
 /// Which verdicts are explained.
@@ -69,11 +79,36 @@ impl Default for InferConfig {
             explain: ExplainMode::Off,
             flood_requests: 600,
             flood_clients: 20,
+            asn_flood: FloodThreshold::default(),
+            user_agent_flood: FloodThreshold::default(),
+            session_flood: FloodThreshold::default(),
         }
     }
 }
 
 impl InferConfig {
+    /// The flood threshold of `dim`.
+    pub fn flood(&self, dim: AggregateDim) -> FloodThreshold {
+        match dim {
+            AggregateDim::Prefix => FloodThreshold {
+                requests: self.flood_requests,
+                clients: self.flood_clients,
+            },
+            AggregateDim::Asn => self.asn_flood,
+            AggregateDim::UserAgent => self.user_agent_flood,
+            AggregateDim::Session => self.session_flood,
+        }
+    }
+
+    /// The aggregate dimensions with a flood threshold: the ones the graph maintains.
+    pub fn aggregate_dims(&self) -> DimSet {
+        DimSet::of(
+            AggregateDim::ALL
+                .into_iter()
+                .filter(|d| self.flood(*d).enabled()),
+        )
+    }
+
     /// Checks weights and thresholds.
     pub fn validate(&self) -> Result<(), String> {
         let in01 = |v: f32| (0.0..=1.0).contains(&v);
@@ -113,6 +148,29 @@ pub fn stable_id(parts: &[&[u8]]) -> String {
     format!("{:032x}", h.digest128())
 }
 
+/// The anomaly reason of a flooding aggregate key.
+fn flood_reason(f: &AggregateFigure) -> String {
+    let (r, c) = (f.requests, f.clients);
+    match f.dim {
+        AggregateDim::Prefix => format!(
+            "distributed: {r} requests from {c} addresses of {} in the window",
+            f.key.trim_start_matches("net:")
+        ),
+        AggregateDim::Asn => format!(
+            "distributed: {r} requests from {c} clients of AS{} in the window",
+            f.key.trim_start_matches("asn:")
+        ),
+        AggregateDim::UserAgent => format!(
+            "distributed: {r} requests from {c} clients with one User-Agent ({}) in the window",
+            f.key.trim_start_matches("ua:")
+        ),
+        AggregateDim::Session => format!(
+            "shared session: {r} requests from {c} clients in session {} in the window",
+            f.key.trim_start_matches("session:")
+        ),
+    }
+}
+
 /// Payload scores below this are not reported as findings or labels.
 pub const FINDING_MIN: f32 = 0.2;
 
@@ -132,13 +190,12 @@ pub fn verdict(
 ) -> Verdict {
     let payload_score = round4(ev.attack_score());
     let behaviour_score = round4(scorer.score(behaviour));
-    let flood = ev.prefix.as_ref().map_or(0.0, |(_, p)| {
-        round4(crate::prefix_window::flood_score(
-            *p,
-            cfg.flood_requests,
-            cfg.flood_clients,
-        ))
-    });
+    let floods: Vec<&AggregateFigure> = ev
+        .aggregates
+        .iter()
+        .filter(|f| flood_score(f, cfg.flood(f.dim)) >= 0.5)
+        .collect();
+    let flood = if floods.is_empty() { 0.0 } else { 1.0 };
     let anomaly = behaviour_score.max(ev.profile_score).max(flood);
     let score = round4(cfg.payload_weight * payload_score + cfg.behaviour_weight * anomaly);
     let decision = if score >= cfg.simulate_threshold {
@@ -161,16 +218,7 @@ pub fn verdict(
     if ev.profile_score >= 0.5 {
         anomalies.extend(ev.profile_reasons.iter().cloned());
     }
-    if flood >= 0.5 {
-        if let Some((net, p)) = &ev.prefix {
-            anomalies.push(format!(
-                "distributed: {} requests from {} addresses of {} in the window",
-                p.requests,
-                p.clients,
-                net.trim_start_matches("net:")
-            ));
-        }
-    }
+    anomalies.extend(floods.into_iter().map(flood_reason));
     let findings = ev
         .findings
         .iter()
@@ -282,7 +330,8 @@ mod tests {
             model_version: "rules-v1".into(),
             profile_score: 0.0,
             profile_reasons: vec![],
-            prefix: None,
+            session: None,
+            aggregates: Vec::new(),
             payload_explanation: None,
         }
     }

@@ -8,6 +8,8 @@
 //! * [`extract`] — payloads and request facts from an HTTP request;
 //! * [`analyze`] — the stateless per-event stage (extract → analyze → classify → features);
 //! * [`window`] — event-time behaviour windows per client key;
+//! * [`aggregate_window`] — requests and distinct clients per prefix, AS,
+//!   User-Agent and session (maintained in differential dataflow by the graph);
 //! * [`infer`] — payload and behaviour scores combined into a verdict;
 //! * [`rulegen`] and [`policy`] — from offending payloads to `SecRule`s and their status;
 //! * [`dead_letter`] — building dead letters from decode errors;
@@ -15,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aggregate_window;
 pub mod analyze;
 pub mod client_key;
 pub mod dead_letter;
@@ -23,7 +26,6 @@ pub mod extract;
 pub mod gatekeeper;
 pub mod infer;
 pub mod policy;
-pub mod prefix_window;
 pub mod profile_learn;
 pub mod profile_params;
 pub mod rule_guard;

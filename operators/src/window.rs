@@ -32,6 +32,8 @@ pub struct WindowConfig {
     pub prefix_v4_bits: u8,
     /// IPv6 prefix length of the network-prefix windows.
     pub prefix_v6_bits: u8,
+    /// The aggregate windows (prefix, AS, User-Agent, session).
+    pub aggregates: crate::aggregate_window::AggregateWindowConfig,
 }
 
 impl Default for WindowConfig {
@@ -42,6 +44,7 @@ impl Default for WindowConfig {
             attack_threshold: 0.5,
             prefix_v4_bits: 24,
             prefix_v6_bits: 64,
+            aggregates: Default::default(),
         }
     }
 }
@@ -175,7 +178,8 @@ mod tests {
             model_version: "t".into(),
             profile_score: 0.0,
             profile_reasons: vec![],
-            prefix: None,
+            session: None,
+            aggregates: Vec::new(),
             payload_explanation: None,
         }
     }

@@ -10,6 +10,7 @@ use sentinel_dataflow::{
     run_replay, Counters, FileInput, GraphConfig, GraphServices, ReplayConfig, SourceSettings,
 };
 use sentinel_models::bundle::PayloadSource;
+use sentinel_operators::aggregate_window::{AggregateMode, AggregateWindowConfig, FloodThreshold};
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::infer::InferConfig;
 use sentinel_operators::window::WindowConfig;
@@ -87,6 +88,25 @@ pub struct ReplayArgs {
     /// … from at least this many addresses is a distributed flood (anomaly 1).
     #[arg(long, default_value_t = InferConfig::default().flood_clients)]
     flood_clients: u32,
+    /// Flood threshold of an autonomous system, REQUESTS:CLIENTS in the
+    /// aggregate window (needs --asn; 0:0 disables, the default).
+    #[arg(long, value_name = "REQUESTS:CLIENTS", value_parser = parse_flood, default_value = "0:0")]
+    asn_flood: FloodThreshold,
+    /// Flood threshold of a User-Agent fingerprint, REQUESTS:CLIENTS (0:0 disables, the default).
+    #[arg(long, value_name = "REQUESTS:CLIENTS", value_parser = parse_flood, default_value = "0:0")]
+    user_agent_flood: FloodThreshold,
+    /// Flood threshold of a session used from many clients, REQUESTS:CLIENTS (0:0 disables, the default).
+    #[arg(long, value_name = "REQUESTS:CLIENTS", value_parser = parse_flood, default_value = "0:0")]
+    session_flood: FloodThreshold,
+    /// Shape of the aggregate (prefix, AS, User-Agent, session) windows.
+    #[arg(long, value_enum, default_value = "sliding")]
+    aggregate_mode: AggregateModeArg,
+    /// Length of the aggregate windows, ms of event time.
+    #[arg(long, default_value_t = AggregateWindowConfig::default().window_ms)]
+    aggregate_window_ms: i64,
+    /// Granularity of a sliding aggregate window's end, ms (the bucket for an exact sliding window).
+    #[arg(long, default_value_t = AggregateWindowConfig::default().slide_ms)]
+    aggregate_slide_ms: i64,
     /// Weight of the payload score in the combined score.
     #[arg(long, default_value_t = 0.6)]
     payload_weight: f32,
@@ -267,6 +287,9 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         explain: a.explain.mode(),
         flood_requests: a.flood_requests,
         flood_clients: a.flood_clients,
+        asn_flood: a.asn_flood,
+        user_agent_flood: a.user_agent_flood,
+        session_flood: a.session_flood,
     };
     infer.validate().map_err(anyhow::Error::msg)?;
     let data_dir = a
@@ -344,6 +367,14 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         graph: GraphConfig {
             window: WindowConfig {
                 window_ms: a.window_ms,
+                aggregates: AggregateWindowConfig {
+                    mode: match a.aggregate_mode {
+                        AggregateModeArg::Sliding => AggregateMode::Sliding,
+                        AggregateModeArg::Tumbling => AggregateMode::Tumbling,
+                    },
+                    window_ms: a.aggregate_window_ms,
+                    slide_ms: a.aggregate_slide_ms,
+                },
                 ..WindowConfig::default()
             },
             infer,
@@ -380,4 +411,48 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// The shape of the aggregate windows (`--aggregate-mode`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum AggregateModeArg {
+    /// A window ending at every bucket.
+    Sliding,
+    /// Aligned, non-overlapping windows.
+    Tumbling,
+}
+
+/// Parses a flood threshold `REQUESTS:CLIENTS`.
+fn parse_flood(s: &str) -> Result<FloodThreshold, String> {
+    let (r, c) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected REQUESTS:CLIENTS, got {s:?}"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|e| format!("{v:?} is not a count: {e}"))
+    };
+    Ok(FloodThreshold {
+        requests: n(r)?,
+        clients: n(c)?,
+    })
+}
+
+#[cfg(test)]
+mod flood_arg_tests {
+    use super::*;
+
+    #[test]
+    fn flood_thresholds_parse() {
+        assert_eq!(
+            parse_flood("30:5"),
+            Ok(FloodThreshold {
+                requests: 30,
+                clients: 5
+            })
+        );
+        assert!(parse_flood("30").is_err());
+        assert!(parse_flood("x:5").is_err());
+        assert!(parse_flood("-1:5").is_err());
+    }
 }

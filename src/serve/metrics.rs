@@ -36,10 +36,10 @@ pub struct Metrics {
     pub window_state_bytes: IntGauge,
     /// `sentinel_window_active_keys`.
     pub window_active_keys: IntGauge,
-    /// `sentinel_prefix_window_state_bytes`: network-prefix window state.
-    pub prefix_window_state_bytes: IntGauge,
-    /// `sentinel_prefix_window_keys`: network prefixes with open windows.
-    pub prefix_window_keys: IntGauge,
+    /// `sentinel_aggregate_window_state_bytes`: arranged aggregate-window state.
+    pub aggregate_window_state_bytes: IntGauge,
+    /// `sentinel_aggregate_window_keys`: aggregate keys in the arranged window state.
+    pub aggregate_window_keys: IntGauge,
     /// `sentinel_consumer_lag{partition}`: messages behind the partition's end.
     pub consumer_lag: prometheus::IntGaugeVec,
     /// `sentinel_watermark_delay_seconds`: wall clock minus the least source watermark.
@@ -118,19 +118,19 @@ impl Metrics {
         .expect("valid metric");
         r.register(Box::new(score_drift_psi.clone()))
             .expect("unique metric");
-        let prefix_window_state_bytes = IntGauge::new(
-            "sentinel_prefix_window_state_bytes",
-            "Network-prefix window state",
+        let aggregate_window_state_bytes = IntGauge::new(
+            "sentinel_aggregate_window_state_bytes",
+            "Approximate bytes of the arranged aggregate-window state (prefix, AS, User-Agent, session keys)",
         )
         .expect("valid");
-        r.register(Box::new(prefix_window_state_bytes.clone()))
+        r.register(Box::new(aggregate_window_state_bytes.clone()))
             .expect("unique metric");
-        let prefix_window_keys = IntGauge::new(
-            "sentinel_prefix_window_keys",
-            "Network prefixes with open windows",
+        let aggregate_window_keys = IntGauge::new(
+            "sentinel_aggregate_window_keys",
+            "Aggregate keys (prefix, AS, User-Agent, session) in the arranged window state",
         )
         .expect("valid");
-        r.register(Box::new(prefix_window_keys.clone()))
+        r.register(Box::new(aggregate_window_keys.clone()))
             .expect("unique metric");
         let consumer_lag = prometheus::IntGaugeVec::new(
             Opts::new("sentinel_consumer_lag", "Kafka consumer lag per partition"),
@@ -192,8 +192,8 @@ impl Metrics {
             ),
             window_state_bytes,
             window_active_keys,
-            prefix_window_state_bytes,
-            prefix_window_keys,
+            aggregate_window_state_bytes,
+            aggregate_window_keys,
             http_requests: counter_vec(
                 &r,
                 "sentinel_http_requests_total",

@@ -110,10 +110,10 @@ impl Sampler {
             .set(c.window.state_bytes.load(Ordering::Relaxed));
         m.window_active_keys
             .set(c.window.active_keys.load(Ordering::Relaxed));
-        m.prefix_window_state_bytes
-            .set(c.window.prefix_bytes.load(Ordering::Relaxed));
-        m.prefix_window_keys
-            .set(c.window.prefix_keys.load(Ordering::Relaxed));
+        m.aggregate_window_state_bytes
+            .set(c.window.aggregate_bytes.load(Ordering::Relaxed));
+        m.aggregate_window_keys
+            .set(c.window.aggregate_keys.load(Ordering::Relaxed));
         for (version, s) in c.by_model() {
             for (outcome, n) in [("scored", s.scored), ("flagged", s.flagged)] {
                 m.model_records

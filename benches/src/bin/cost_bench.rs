@@ -23,10 +23,10 @@ use anyhow::Context;
 use sentinel_dataflow::{
     run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
 };
+use sentinel_operators::aggregate_window::{AggregateWindows, WindowSpan};
 use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::infer::verdict;
-use sentinel_operators::prefix_window::PrefixWindows;
 use sentinel_operators::simulate::simulate_verdict;
 use sentinel_operators::validate::validate;
 use sentinel_operators::window::BehaviourWindows;
@@ -89,7 +89,7 @@ struct Baseline {
 }
 
 fn baseline(
-    file: &PathBuf,
+    file: &std::path::Path,
     graph: &GraphConfig,
     bundle: &Arc<sentinel_models::ModelBundle>,
     services: &sentinel_dataflow::GraphServices,
@@ -132,7 +132,9 @@ fn baseline(
     let mut pending: Vec<AnalyzedEvent> = Vec::new();
     let mut current_bucket = i64::MIN;
     let mut records = 0u64;
-    let mut prefixes = PrefixWindows::new(graph.window.window_ms);
+    let mut aggregates =
+        AggregateWindows::new(WindowSpan::new(&graph.window.aggregates, graph.bucket_ms));
+    let dims = graph.infer.aggregate_dims();
     let mut flush = |pending: &mut Vec<AnalyzedEvent>,
                      windows: &mut BehaviourWindows,
                      outs: &mut Outs,
@@ -141,12 +143,14 @@ fn baseline(
         pending.sort_by(|a, b| {
             (a.event_time_ms, a.provenance.offset).cmp(&(b.event_time_ms, b.provenance.offset))
         });
-        for mut ev in pending.drain(..) {
-            prefixes.stamp(
-                &mut ev,
-                graph.window.prefix_v4_bits,
-                graph.window.prefix_v6_bits,
-            );
+        aggregates.stamp_bucket(
+            (bucket_end / bucket - 1) as u64,
+            pending,
+            dims,
+            graph.window.prefix_v4_bits,
+            graph.window.prefix_v6_bits,
+        );
+        for ev in pending.drain(..) {
             let features = windows.observe(&ev);
             let v = verdict(&ev, &features, &scorer, &graph.infer);
             if let Some(sim) = &services.simulator {
@@ -157,7 +161,6 @@ fn baseline(
             outs.write(Out::Verdict, &v)?;
         }
         windows.expire(bucket_end);
-        prefixes.expire(bucket_end);
         let bytes = windows.state_bytes();
         if bytes > peak_bytes {
             peak_keys = windows.active_keys();
@@ -299,6 +302,7 @@ fn main() -> anyhow::Result<()> {
     let base_rate = median(base_rates);
     let mut graph_rates = Vec::new();
     let mut identical = true;
+    let mut aggregate_state = (0i64, 0i64);
     for workers in [1usize, 2] {
         let mut rates = Vec::new();
         for _ in 0..runs {
@@ -314,7 +318,7 @@ fn main() -> anyhow::Result<()> {
                     out: out.path().to_path_buf(),
                     workers,
                     source: SourceSettings::default(),
-                    graph: graph.clone(),
+                    graph,
                     models: bundle.clone(),
                     enrichment: Arc::new(EnrichmentTables::default()),
                     evidence_store: Default::default(),
@@ -324,6 +328,10 @@ fn main() -> anyhow::Result<()> {
                 },
                 counters.clone(),
             )?;
+            aggregate_state = (
+                counters.window.aggregate_peak_bytes.load(Ordering::Relaxed),
+                counters.window.aggregate_peak_keys.load(Ordering::Relaxed),
+            );
             rates.push(
                 counters.records_in.load(Ordering::Relaxed) as f64 / summary.elapsed.as_secs_f64(),
             );
@@ -362,6 +370,15 @@ fn main() -> anyhow::Result<()> {
         base.bytes_per_key_at_peak,
         base.entries_per_key_at_peak,
         graph.window.window_ms / 1000
+    );
+    let agg = graph.window.aggregates;
+    println!(
+        "aggregate windows (differential arrangements, {:?} {} s, slide {} s) at their largest: {} keys, {:.0} bytes per key (2 workers)",
+        agg.mode,
+        agg.window_ms / 1000,
+        agg.slide_ms / 1000,
+        aggregate_state.1,
+        aggregate_state.0 as f64 / aggregate_state.1.max(1) as f64
     );
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The keyed, frontier-driven behaviour + inference operator.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -11,8 +12,10 @@ use timely::dataflow::StreamVec;
 use sentinel_models::anomaly::BehaviourScorer;
 use sentinel_schema::Verdict;
 
+use super::aggregates::AggregateNote;
 use super::Wire;
 use super::{processing_order, route, TimeStash};
+use crate::aggregate_window::AggregateFigure;
 use crate::analyze::AnalyzedEvent;
 use crate::infer::{verdict, InferConfig};
 use crate::window::{BehaviourWindows, WindowConfig};
@@ -26,18 +29,26 @@ pub struct WindowGauges {
     pub state_bytes: std::sync::atomic::AtomicI64,
     /// Late events seen.
     pub late: std::sync::atomic::AtomicU64,
-    /// Network prefixes with live window state (summed over workers).
-    pub prefix_keys: std::sync::atomic::AtomicI64,
-    /// Approximate bytes of prefix window state (summed over workers).
-    pub prefix_bytes: std::sync::atomic::AtomicI64,
+    /// Aggregate keys (prefix, AS, User-Agent, session) in the
+    /// arrangements of the aggregate windows (summed over workers).
+    pub aggregate_keys: std::sync::atomic::AtomicI64,
+    /// Approximate bytes of the aggregate windows' arranged state (summed over workers).
+    pub aggregate_bytes: std::sync::atomic::AtomicI64,
+    /// Each worker's largest `aggregate_bytes` so far, summed over workers.
+    pub aggregate_peak_bytes: std::sync::atomic::AtomicI64,
+    /// `aggregate_keys` at each worker's largest state, summed over workers.
+    pub aggregate_peak_keys: std::sync::atomic::AtomicI64,
 }
 
 /// Scores behaviour per client key and produces verdicts.
 pub trait ScoreBehaviour<'scope> {
-    /// Exchanges events by client key, keeps each key's event-time window,
-    /// and emits one verdict per event when the frontier passes its bucket.
+    /// Exchanges events and their aggregate notes (see
+    /// [`super::AggregateStage`]) by client key, keeps each key's
+    /// event-time window, and emits one verdict per event when both
+    /// frontiers pass its bucket.
     fn score_behaviour(
         self,
+        notes: StreamVec<'scope, u64, (AggregateNote, u64, isize)>,
         window: WindowConfig,
         infer: InferConfig,
         scorer: BehaviourScorer,
@@ -49,6 +60,7 @@ pub trait ScoreBehaviour<'scope> {
 impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
     fn score_behaviour(
         self,
+        notes: StreamVec<'scope, u64, (AggregateNote, u64, isize)>,
         window: WindowConfig,
         infer: InferConfig,
         scorer: BehaviourScorer,
@@ -56,11 +68,18 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
         gauges: Arc<WindowGauges>,
     ) -> StreamVec<'scope, u64, Verdict> {
         let pact = Exchange::new(|e: &Wire<AnalyzedEvent>| route(&e.0.client_key));
-        self.map(Wire).unary_frontier(pact, "ScoreBehaviour", move |_cap, _info| {
+        let note_pact = Exchange::new(|n: &(AggregateNote, u64, isize)| route(&(n.0).0));
+        self.map(Wire).binary_frontier(notes, pact, note_pact, "ScoreBehaviour", move |_cap, _info| {
             let mut stash: TimeStash<AnalyzedEvent> = TimeStash::default();
+            let mut answers = NoteStash::default();
             let mut windows = BehaviourWindows::new(window);
             let (mut last_keys, mut last_bytes, mut last_late) = (0i64, 0i64, 0u64);
-            move |(input, frontier), output| {
+            move |(input, frontier), (note_input, note_frontier), output| {
+                note_input.for_each_stamp(|_, data| {
+                    for v in data {
+                        answers.add(v.drain(..));
+                    }
+                });
                 input.for_each_stamp(|cap, data| {
                     let Some(&time) = cap.least() else {
                         return;
@@ -72,7 +91,7 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                         data.flat_map(|v| v.drain(..).map(Wire::into_inner)),
                     );
                 });
-                let ready = stash.ready(frontier);
+                let ready = stash.ready_all(&[frontier, note_frontier]);
                 tracing::trace!(frontier = ?frontier.frontier().to_vec(), ready = ready.len(), held = stash.len(), "behaviour operator");
                 if ready.is_empty() {
                     return;
@@ -82,8 +101,12 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                         continue;
                     };
                     events.sort_by(|a, b| processing_order(a).cmp(&processing_order(b)));
+                    let mut figures = answers.take(time);
                     let mut session = output.session(&cap);
-                    for ev in &events {
+                    for ev in &mut events {
+                        if let Some(f) = figures.get_mut(&ev.evidence_id) {
+                            ev.aggregates = f.clone();
+                        }
                         let features = windows.observe(ev);
                         session.give(verdict(ev, &features, &scorer, &infer));
                     }
@@ -105,5 +128,56 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                 (last_keys, last_bytes, last_late) = (keys, bytes, late);
             }
         })
+    }
+}
+
+/// The aggregate answers received, by timestamp, until their events are scored.
+#[derive(Default)]
+struct NoteStash {
+    by_time: BTreeMap<u64, Vec<(AggregateNote, isize)>>,
+}
+
+impl NoteStash {
+    /// Keeps the updates that answer a query of their own timestamp (the
+    /// others retract expired queries).
+    fn add(&mut self, updates: impl Iterator<Item = (AggregateNote, u64, isize)>) {
+        for (note, time, diff) in updates {
+            if note.2 == time {
+                self.by_time.entry(time).or_default().push((note, diff));
+            }
+        }
+    }
+
+    /// The consolidated answers of `time` by evidence id, figures sorted by dimension.
+    fn take(&mut self, time: u64) -> HashMap<String, Vec<AggregateFigure>> {
+        // Drop anything older: its events have been scored.
+        while let Some((&t, _)) = self.by_time.first_key_value() {
+            if t >= time {
+                break;
+            }
+            self.by_time.pop_first();
+        }
+        let mut updates = self.by_time.remove(&time).unwrap_or_default();
+        updates.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: HashMap<String, Vec<AggregateFigure>> = HashMap::new();
+        let mut i = 0;
+        while i < updates.len() {
+            let mut j = i;
+            let mut diff = 0;
+            while j < updates.len() && updates[j].0 == updates[i].0 {
+                diff += updates[j].1;
+                j += 1;
+            }
+            if diff > 0 {
+                let (_, evidence_id, _, figure) = updates[i].0.clone();
+                out.entry(evidence_id).or_default().push(figure);
+            }
+            i = j;
+        }
+        for figures in out.values_mut() {
+            figures.sort();
+            figures.dedup_by(|a, b| a.dim == b.dim && a.key == b.key);
+        }
+        out
     }
 }

@@ -6,15 +6,15 @@
 //! deterministic order — so results do not depend on worker count,
 //! scheduling or replay speed.
 
+mod aggregates;
 mod behaviour;
 mod ordered_sink;
-mod prefix;
 mod stash;
 mod wire;
 
+pub use aggregates::{AggregateNote, AggregateStage};
 pub use behaviour::{ScoreBehaviour, WindowGauges};
 pub use ordered_sink::{OrderedSink, SortKey};
-pub use prefix::PrefixStage;
 pub use stash::TimeStash;
 pub use wire::Wire;
 

@@ -38,9 +38,17 @@ impl<D> TimeStash<D> {
         &mut self,
         frontier: &MutableAntichain<u64>,
     ) -> Vec<(u64, Option<Capability<u64>>, Vec<D>)> {
+        self.ready_all(&[frontier])
+    }
+
+    /// Removes and returns, oldest first, every batch whose time all of `frontiers` have passed.
+    pub fn ready_all(
+        &mut self,
+        frontiers: &[&MutableAntichain<u64>],
+    ) -> Vec<(u64, Option<Capability<u64>>, Vec<D>)> {
         let mut out = Vec::new();
         while let Some((&t, _)) = self.batches.first_key_value() {
-            if frontier.less_equal(&t) {
+            if frontiers.iter().any(|f| f.less_equal(&t)) {
                 break;
             }
             if let Some((t, (cap, data))) = self.batches.pop_first() {
