@@ -302,7 +302,7 @@ fn main() -> anyhow::Result<()> {
     let base_rate = median(base_rates);
     let mut graph_rates = Vec::new();
     let mut identical = true;
-    let mut aggregate_state = (0i64, 0i64);
+    let mut aggregate_state = (0i64, 0i64, 0i64);
     for workers in [1usize, 2] {
         let mut rates = Vec::new();
         for _ in 0..runs {
@@ -331,6 +331,7 @@ fn main() -> anyhow::Result<()> {
             aggregate_state = (
                 counters.window.aggregate_peak_bytes.load(Ordering::Relaxed),
                 counters.window.aggregate_peak_keys.load(Ordering::Relaxed),
+                counters.window.aggregate_peak_pairs.load(Ordering::Relaxed),
             );
             rates.push(
                 counters.records_in.load(Ordering::Relaxed) as f64 / summary.elapsed.as_secs_f64(),
@@ -373,12 +374,15 @@ fn main() -> anyhow::Result<()> {
     );
     let agg = graph.window.aggregates;
     println!(
-        "aggregate windows (differential arrangements, {:?} {} s, slide {} s) at their largest: {} keys, {:.0} bytes per key (2 workers)",
+        "aggregate windows (differential arrangements, {:?} {} s, slide {} s) at their largest, 2 workers: {} keys, {} (key, client) pairs, {} bytes: {:.0} bytes per key, {:.0} per (key, client) pair",
         agg.mode,
         agg.window_ms / 1000,
         agg.slide_ms / 1000,
         aggregate_state.1,
-        aggregate_state.0 as f64 / aggregate_state.1.max(1) as f64
+        aggregate_state.2,
+        aggregate_state.0,
+        aggregate_state.0 as f64 / aggregate_state.1.max(1) as f64,
+        aggregate_state.0 as f64 / aggregate_state.2.max(1) as f64
     );
     Ok(())
 }

@@ -7,27 +7,32 @@
 //!   the window's expiry ([`WindowSpan::expiry`]): the collection at time
 //!   `q` is exactly the window ending at `q`.
 //! * `figures` reduces it per key to `(requests, distinct clients)`.
-//! * Each event asks for its keys' figures with a query that lives for
-//!   its timestamp only (`+1` at `t`, `-1` at `t + 1`); the join of the
-//!   queries with `figures` answers it at `t`.
+//! * Each event's queries (one per key) meet the changes of `figures` in a
+//!   lookup operator, both exchanged by key: once both frontiers have
+//!   passed `t`, it applies the figures' changes up to `t` to its table of
+//!   current figures (one entry per live key) and answers the queries of
+//!   `t` from it.
 //!
 //! Answers leave as [`AggregateNote`]s, routed to the worker scoring the
 //! event's client. Arrangements are compacted as the frontier advances,
 //! so the state holds one window of observations (plus retractions not
 //! yet due); its size is exported through [`WindowGauges`].
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use differential_dataflow::trace::TraceReader;
 use differential_dataflow::AsCollection;
-use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Map;
 use timely::dataflow::{Stream, StreamVec};
 
 use super::behaviour::WindowGauges;
+use super::{route, TimeStash};
 use crate::aggregate_window::{aggregate_keys, AggregateFigure, DimKey, DimSet, WindowSpan};
 use crate::analyze::AnalyzedEvent;
 use crate::window::WindowConfig;
@@ -42,18 +47,15 @@ struct Probe {
 }
 
 /// The answer for one event and one of its keys: `(client key, evidence
-/// id, the event's timestamp, figure)`. In the stream it travels with its
-/// own time and difference (see [`AggregateStage::aggregate_windows`]).
+/// id, the event's timestamp, figure)`.
 pub type AggregateNote = (String, String, u64, AggregateFigure);
 
 /// Adds the aggregate stage to a stream of events.
 pub trait AggregateStage<'scope> {
     /// Passes the events through and returns, beside them, the stream of
-    /// their aggregate figures in the dimensions of `dims`: updates
-    /// `(note, time, diff)` whose positive, consolidated updates with
-    /// `time` equal to the note's timestamp are the answers (the rest are
-    /// the retractions of expired queries).
-    #[allow(clippy::type_complexity)]
+    /// their aggregate figures in the dimensions of `dims`, one note per
+    /// event and key, at the event's timestamp (no stream at all when
+    /// `dims` is empty).
     fn aggregate_windows(
         self,
         dims: DimSet,
@@ -62,7 +64,7 @@ pub trait AggregateStage<'scope> {
         gauges: Arc<WindowGauges>,
     ) -> (
         StreamVec<'scope, u64, AnalyzedEvent>,
-        StreamVec<'scope, u64, (AggregateNote, u64, isize)>,
+        Option<StreamVec<'scope, u64, AggregateNote>>,
     );
 }
 
@@ -75,8 +77,11 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
         gauges: Arc<WindowGauges>,
     ) -> (
         StreamVec<'scope, u64, AnalyzedEvent>,
-        StreamVec<'scope, u64, (AggregateNote, u64, isize)>,
+        Option<StreamVec<'scope, u64, AggregateNote>>,
     ) {
+        if dims.is_empty() {
+            return (self, None);
+        }
         let span = WindowSpan::new(&window.aggregates, bucket_ms);
         let (v4, v6) = (window.prefix_v4_bits, window.prefix_v6_bits);
         let (events, probes) = tap(self, move |ev: &AnalyzedEvent| {
@@ -112,30 +117,13 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
             })
             .as_collection();
 
-        // Queries: alive for their own timestamp only.
-        type Query = (String, String, u64);
-        let queries = probes
-            .unary(Pipeline, "AggregateQueries", move |_, _| {
-                move |input, output| {
-                    input.for_each_stamp(|cap, data| {
-                        let Some(&t) = cap.least() else {
-                            return;
-                        };
-                        let mut session = output.session(&cap);
-                        for probe in data.flat_map(|v| v.drain(..)) {
-                            for key in probe.keys {
-                                let q: (DimKey, Query) = (
-                                    key,
-                                    (probe.evidence_id.clone(), probe.client_key.clone(), t),
-                                );
-                                session.give((q.clone(), t, 1isize));
-                                session.give((q, t + 1, -1isize));
-                            }
-                        }
-                    });
-                }
-            })
-            .as_collection();
+        // Queries: one per event and key, at the event's timestamp.
+        let queries = probes.flat_map(|p: Probe| {
+            let (eid, ck) = (p.evidence_id, p.client_key);
+            p.keys
+                .into_iter()
+                .map(move |k| (k, eid.clone(), ck.clone()))
+        });
 
         let observed = observations.arrange_by_key_named("AggregateObservations");
         let figures = observed
@@ -156,7 +144,7 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
         let mut trace = observed.trace.clone();
         let (mut last_keys, mut last_bytes) = (0i64, 0i64);
         let mut measured_at = 0u64;
-        let mut peak = (0i64, 0i64);
+        let mut peak = (0i64, 0i64, 0i64);
         observed
             .stream
             .sink(Pipeline, "AggregateState", move |(input, frontier)| {
@@ -169,7 +157,7 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                     return;
                 }
                 measured_at = now;
-                let (mut keys, mut bytes) = (0usize, 0usize);
+                let (mut keys, mut pairs, mut bytes) = (0usize, 0usize, 0usize);
                 trace.map_spans(|s| {
                     if let Some(b) = &s.inner {
                         let k = &b.storage.keys;
@@ -178,6 +166,7 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                             .iter()
                             .map(|(_, key)| std::mem::size_of::<DimKey>() + key.len())
                             .sum::<usize>();
+                        pairs += b.storage.vals.vals.len();
                         bytes += b.storage.vals.vals.len() * (8 + 4);
                         bytes += b.updates * 16;
                     }
@@ -197,27 +186,140 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                     gauges
                         .aggregate_peak_keys
                         .fetch_add(keys - peak.1, Ordering::Relaxed);
-                    peak = (bytes, keys);
+                    gauges
+                        .aggregate_peak_pairs
+                        .fetch_add(pairs as i64 - peak.2, Ordering::Relaxed);
+                    peak = (bytes, keys, pairs as i64);
                 }
             });
 
-        let notes = queries.arrange_by_key_named("AggregateQueries").join_core(
-            figures,
-            |key: &DimKey, q: &Query, f: &(u32, u32)| {
-                Some((
-                    q.1.clone(),
-                    q.0.clone(),
-                    q.2,
-                    AggregateFigure {
-                        dim: key.0,
-                        key: key.1.clone(),
-                        requests: f.0,
-                        clients: f.1,
-                    },
-                ))
-            },
-        );
-        (events, notes.inner)
+        let changes = figures
+            .as_collection(|k: &DimKey, v: &(u32, u32)| (k.clone(), *v))
+            .inner;
+        (events, Some(lookup(queries, changes)))
+    }
+}
+
+/// A query: the key, the event's evidence id and client key.
+type Query = (DimKey, String, String);
+
+/// Requests and distinct clients.
+type Counts = (u32, u32);
+
+/// A change of the figures of a key.
+type FigureChange = ((DimKey, Counts), u64, isize);
+
+/// A change of the figures of a key, without its time.
+type KeyChange = (DimKey, Counts, isize);
+
+/// Answers each query at its timestamp from the figures as of that
+/// timestamp (see the module documentation).
+fn lookup<'scope>(
+    queries: StreamVec<'scope, u64, Query>,
+    changes: StreamVec<'scope, u64, FigureChange>,
+) -> StreamVec<'scope, u64, AggregateNote> {
+    let by_query = Exchange::new(|q: &Query| route(&q.0 .1));
+    let by_change = Exchange::new(|c: &FigureChange| route(&(c.0).0 .1));
+    queries.binary_frontier(
+        changes,
+        by_query,
+        by_change,
+        "AggregateLookup",
+        |_cap, _info| {
+            let mut stash: TimeStash<Query> = TimeStash::default();
+            let mut pending: BTreeMap<u64, Vec<KeyChange>> = BTreeMap::new();
+            let mut table = FigureTable::default();
+            move |(query_input, query_frontier), (change_input, change_frontier), output| {
+                change_input.for_each_stamp(|_, data| {
+                    for v in data {
+                        for ((key, figure), t, diff) in v.drain(..) {
+                            pending.entry(t).or_default().push((key, figure, diff));
+                        }
+                    }
+                });
+                query_input.for_each_stamp(|cap, data| {
+                    let Some(&time) = cap.least() else {
+                        return;
+                    };
+                    let port = output.output_index();
+                    stash.add(
+                        time,
+                        || cap.retain_least(port),
+                        data.flat_map(|v| v.drain(..)),
+                    );
+                });
+                for (time, cap, queries) in stash.ready_all(&[query_frontier, change_frontier]) {
+                    while let Some(entry) = pending.first_entry() {
+                        if *entry.key() > time {
+                            break;
+                        }
+                        table.apply(entry.remove());
+                    }
+                    let Some(cap) = cap else {
+                        continue;
+                    };
+                    let mut session = output.session(&cap);
+                    for (key, evidence_id, client_key) in queries {
+                        if let Some((requests, clients)) = table.get(&key) {
+                            session.give((
+                                client_key,
+                                evidence_id,
+                                time,
+                                AggregateFigure {
+                                    dim: key.0,
+                                    key: key.1,
+                                    requests,
+                                    clients,
+                                },
+                            ));
+                        }
+                    }
+                }
+                // Changes no query can still be waiting for.
+                let bound = stash
+                    .first_time()
+                    .into_iter()
+                    .chain(query_frontier.frontier().first().copied())
+                    .min()
+                    .unwrap_or(u64::MAX);
+                while let Some(entry) = pending.first_entry() {
+                    if *entry.key() >= bound {
+                        break;
+                    }
+                    table.apply(entry.remove());
+                }
+            }
+        },
+    )
+}
+
+/// The current figures of the keys a worker looks up.
+#[derive(Default)]
+struct FigureTable {
+    figures: HashMap<DimKey, Vec<(Counts, isize)>>,
+}
+
+impl FigureTable {
+    /// Applies changes of one timestamp (retractions and insertions in any order).
+    fn apply(&mut self, changes: Vec<KeyChange>) {
+        for (key, figure, diff) in changes {
+            let entry = self.figures.entry(key).or_default();
+            match entry.iter_mut().find(|(f, _)| *f == figure) {
+                Some((_, n)) => *n += diff,
+                None => entry.push((figure, diff)),
+            }
+            entry.retain(|(_, n)| *n != 0);
+        }
+        self.figures.retain(|_, v| !v.is_empty());
+    }
+
+    /// The figures of `key`, when it has any.
+    fn get(&self, key: &DimKey) -> Option<Counts> {
+        self.figures
+            .get(key)?
+            .iter()
+            .find(|(_, n)| *n > 0)
+            .map(|(f, _)| *f)
     }
 }
 
@@ -249,4 +351,24 @@ where
         }
     });
     (records, derived)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate_window::AggregateDim;
+
+    #[test]
+    fn the_table_follows_retractions_and_insertions_in_any_order() {
+        let k: DimKey = (AggregateDim::Prefix, "net:192.0.2.0/24".into());
+        let mut t = FigureTable::default();
+        t.apply(vec![(k.clone(), (1, 1), 1)]);
+        assert_eq!(t.get(&k), Some((1, 1)));
+        // The next timestamp's change arrives insertion first.
+        t.apply(vec![(k.clone(), (3, 2), 1), (k.clone(), (1, 1), -1)]);
+        assert_eq!(t.get(&k), Some((3, 2)));
+        t.apply(vec![(k.clone(), (3, 2), -1)]);
+        assert_eq!(t.get(&k), None);
+        assert!(t.figures.is_empty());
+    }
 }

@@ -38,6 +38,8 @@ pub struct WindowGauges {
     pub aggregate_peak_bytes: std::sync::atomic::AtomicI64,
     /// `aggregate_keys` at each worker's largest state, summed over workers.
     pub aggregate_peak_keys: std::sync::atomic::AtomicI64,
+    /// (key, client) pairs at each worker's largest state, summed over workers.
+    pub aggregate_peak_pairs: std::sync::atomic::AtomicI64,
 }
 
 /// Scores behaviour per client key and produces verdicts.
@@ -48,7 +50,7 @@ pub trait ScoreBehaviour<'scope> {
     /// frontiers pass its bucket.
     fn score_behaviour(
         self,
-        notes: StreamVec<'scope, u64, (AggregateNote, u64, isize)>,
+        notes: Option<StreamVec<'scope, u64, AggregateNote>>,
         window: WindowConfig,
         infer: InferConfig,
         scorer: BehaviourScorer,
@@ -60,7 +62,7 @@ pub trait ScoreBehaviour<'scope> {
 impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
     fn score_behaviour(
         self,
-        notes: StreamVec<'scope, u64, (AggregateNote, u64, isize)>,
+        notes: Option<StreamVec<'scope, u64, AggregateNote>>,
         window: WindowConfig,
         infer: InferConfig,
         scorer: BehaviourScorer,
@@ -68,7 +70,9 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
         gauges: Arc<WindowGauges>,
     ) -> StreamVec<'scope, u64, Verdict> {
         let pact = Exchange::new(|e: &Wire<AnalyzedEvent>| route(&e.0.client_key));
-        let note_pact = Exchange::new(|n: &(AggregateNote, u64, isize)| route(&(n.0).0));
+        let notes = notes
+            .unwrap_or_else(|| timely::dataflow::operators::generic::operator::empty(self.scope()));
+        let note_pact = Exchange::new(|n: &AggregateNote| route(&n.0));
         self.map(Wire).binary_frontier(notes, pact, note_pact, "ScoreBehaviour", move |_cap, _info| {
             let mut stash: TimeStash<AnalyzedEvent> = TimeStash::default();
             let mut answers = NoteStash::default();
@@ -134,45 +138,28 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
 /// The aggregate answers received, by timestamp, until their events are scored.
 #[derive(Default)]
 struct NoteStash {
-    by_time: BTreeMap<u64, Vec<(AggregateNote, isize)>>,
+    by_time: BTreeMap<u64, Vec<AggregateNote>>,
 }
 
 impl NoteStash {
-    /// Keeps the updates that answer a query of their own timestamp (the
-    /// others retract expired queries).
-    fn add(&mut self, updates: impl Iterator<Item = (AggregateNote, u64, isize)>) {
-        for (note, time, diff) in updates {
-            if note.2 == time {
-                self.by_time.entry(time).or_default().push((note, diff));
-            }
+    fn add(&mut self, notes: impl Iterator<Item = AggregateNote>) {
+        for note in notes {
+            self.by_time.entry(note.2).or_default().push(note);
         }
     }
 
-    /// The consolidated answers of `time` by evidence id, figures sorted by dimension.
+    /// The answers of `time` by evidence id, figures sorted by dimension.
     fn take(&mut self, time: u64) -> HashMap<String, Vec<AggregateFigure>> {
         // Drop anything older: its events have been scored.
-        while let Some((&t, _)) = self.by_time.first_key_value() {
-            if t >= time {
+        while let Some(entry) = self.by_time.first_entry() {
+            if *entry.key() >= time {
                 break;
             }
-            self.by_time.pop_first();
+            entry.remove();
         }
-        let mut updates = self.by_time.remove(&time).unwrap_or_default();
-        updates.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out: HashMap<String, Vec<AggregateFigure>> = HashMap::new();
-        let mut i = 0;
-        while i < updates.len() {
-            let mut j = i;
-            let mut diff = 0;
-            while j < updates.len() && updates[j].0 == updates[i].0 {
-                diff += updates[j].1;
-                j += 1;
-            }
-            if diff > 0 {
-                let (_, evidence_id, _, figure) = updates[i].0.clone();
-                out.entry(evidence_id).or_default().push(figure);
-            }
-            i = j;
+        for (_, evidence_id, _, figure) in self.by_time.remove(&time).unwrap_or_default() {
+            out.entry(evidence_id).or_default().push(figure);
         }
         for figures in out.values_mut() {
             figures.sort();

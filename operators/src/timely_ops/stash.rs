@@ -58,6 +58,11 @@ impl<D> TimeStash<D> {
         out
     }
 
+    /// The oldest timestamp held.
+    pub fn first_time(&self) -> Option<u64> {
+        self.batches.first_key_value().map(|(t, _)| *t)
+    }
+
     /// Records held.
     pub fn len(&self) -> usize {
         self.batches.values().map(|(_, v)| v.len()).sum()
