@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
+use differential_dataflow::operators::{CountTotal, ThresholdTotal};
 use differential_dataflow::trace::TraceReader;
 use differential_dataflow::AsCollection;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
@@ -125,20 +125,22 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                 .map(move |k| (k, eid.clone(), ck.clone()))
         });
 
-        let observed = observations.arrange_by_key_named("AggregateObservations");
-        let figures = observed
+        // Requests per key, and distinct clients per key: `count_total` and
+        // `distinct_total` keep one accumulated count per key (no history
+        // replay), which suits the totally ordered bucket timestamps.
+        let requests = observations
             .clone()
-            .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<DimKey, (u32, u32), u64, isize>, _, _>(
-                "AggregateFigures",
-                |_key, input: &[(&u64, isize)], output: &mut Vec<((u32, u32), isize)>| {
-                    let requests: isize = input.iter().map(|(_, n)| *n).sum();
-                    output.push(((requests as u32, input.len() as u32), 1));
-                },
-                |vec, key, upds| {
-                    vec.clear();
-                    vec.extend(upds.drain(..).map(|(v, t, r)| ((key.clone(), v), t, r)));
-                },
-            );
+            .map(|(key, _client)| key)
+            .count_total()
+            .map(|(key, n)| (key, false, n.max(0) as u32));
+        let observed = observations.arrange_by_self_named("AggregateObservations");
+        let clients = observed
+            .clone()
+            .distinct_total()
+            .map(|(key, _client)| key)
+            .count_total()
+            .map(|(key, n)| (key, true, n.max(0) as u32));
+        let changes = requests.concat(clients).inner;
 
         // State size of the observations' arrangement, per worker.
         let mut trace = observed.trace.clone();
@@ -161,13 +163,14 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                 trace.map_spans(|s| {
                     if let Some(b) = &s.inner {
                         let k = &b.storage.keys;
-                        keys += k.len();
+                        pairs += k.len();
+                        keys += 1 + k.windows(2).filter(|w| w[0].0 != w[1].0).count();
                         bytes += k
                             .iter()
-                            .map(|(_, key)| std::mem::size_of::<DimKey>() + key.len())
+                            .map(|((_, key), _)| {
+                                std::mem::size_of::<(DimKey, u64)>() + key.len() + 4
+                            })
                             .sum::<usize>();
-                        pairs += b.storage.vals.vals.len();
-                        bytes += b.storage.vals.vals.len() * (8 + 4);
                         bytes += b.updates * 16;
                     }
                 });
@@ -193,9 +196,6 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                 }
             });
 
-        let changes = figures
-            .as_collection(|k: &DimKey, v: &(u32, u32)| (k.clone(), *v))
-            .inner;
         (events, Some(lookup(queries, changes)))
     }
 }
@@ -206,11 +206,11 @@ type Query = (DimKey, String, String);
 /// Requests and distinct clients.
 type Counts = (u32, u32);
 
-/// A change of the figures of a key.
-type FigureChange = ((DimKey, Counts), u64, isize);
+/// A change of one figure of a key: `((key, is the client count, value), time, diff)`.
+type FigureChange = ((DimKey, bool, u32), u64, isize);
 
-/// A change of the figures of a key, without its time.
-type KeyChange = (DimKey, Counts, isize);
+/// A change of one figure of a key, without its time.
+type KeyChange = (DimKey, bool, u32, isize);
 
 /// Answers each query at its timestamp from the figures as of that
 /// timestamp (see the module documentation).
@@ -232,8 +232,8 @@ fn lookup<'scope>(
             move |(query_input, query_frontier), (change_input, change_frontier), output| {
                 change_input.for_each_stamp(|_, data| {
                     for v in data {
-                        for ((key, figure), t, diff) in v.drain(..) {
-                            pending.entry(t).or_default().push((key, figure, diff));
+                        for ((key, clients, n), t, diff) in v.drain(..) {
+                            pending.entry(t).or_default().push((key, clients, n, diff));
                         }
                     }
                 });
@@ -296,30 +296,52 @@ fn lookup<'scope>(
 /// The current figures of the keys a worker looks up.
 #[derive(Default)]
 struct FigureTable {
-    figures: HashMap<DimKey, Vec<(Counts, isize)>>,
+    figures: HashMap<DimKey, Figures>,
+}
+
+/// A key's request and client counts, each with the multiplicity of its
+/// values while a timestamp's retractions and insertions are applied.
+#[derive(Default)]
+struct Figures {
+    requests: Vec<(u32, isize)>,
+    clients: Vec<(u32, isize)>,
+}
+
+fn add(values: &mut Vec<(u32, isize)>, value: u32, diff: isize) {
+    match values.iter_mut().find(|(v, _)| *v == value) {
+        Some((_, n)) => *n += diff,
+        None => values.push((value, diff)),
+    }
+    values.retain(|(_, n)| *n != 0);
+}
+
+fn current(values: &[(u32, isize)]) -> Option<u32> {
+    values.iter().find(|(_, n)| *n > 0).map(|(v, _)| *v)
 }
 
 impl FigureTable {
     /// Applies changes of one timestamp (retractions and insertions in any order).
     fn apply(&mut self, changes: Vec<KeyChange>) {
-        for (key, figure, diff) in changes {
+        for (key, clients, value, diff) in changes {
             let entry = self.figures.entry(key).or_default();
-            match entry.iter_mut().find(|(f, _)| *f == figure) {
-                Some((_, n)) => *n += diff,
-                None => entry.push((figure, diff)),
-            }
-            entry.retain(|(_, n)| *n != 0);
+            add(
+                if clients {
+                    &mut entry.clients
+                } else {
+                    &mut entry.requests
+                },
+                value,
+                diff,
+            );
         }
-        self.figures.retain(|_, v| !v.is_empty());
+        self.figures
+            .retain(|_, f| !f.requests.is_empty() || !f.clients.is_empty());
     }
 
     /// The figures of `key`, when it has any.
     fn get(&self, key: &DimKey) -> Option<Counts> {
-        self.figures
-            .get(key)?
-            .iter()
-            .find(|(_, n)| *n > 0)
-            .map(|(f, _)| *f)
+        let f = self.figures.get(key)?;
+        Some((current(&f.requests)?, current(&f.clients)?))
     }
 }
 
@@ -362,13 +384,16 @@ mod tests {
     fn the_table_follows_retractions_and_insertions_in_any_order() {
         let k: DimKey = (AggregateDim::Prefix, "net:192.0.2.0/24".into());
         let mut t = FigureTable::default();
-        t.apply(vec![(k.clone(), (1, 1), 1)]);
+        t.apply(vec![(k.clone(), false, 1, 1), (k.clone(), true, 1, 1)]);
         assert_eq!(t.get(&k), Some((1, 1)));
-        // The next timestamp's change arrives insertion first.
-        t.apply(vec![(k.clone(), (3, 2), 1), (k.clone(), (1, 1), -1)]);
+        // The next timestamp's changes arrive insertion first.
+        t.apply(vec![(k.clone(), false, 3, 1), (k.clone(), false, 1, -1)]);
+        assert_eq!(t.get(&k), Some((3, 1)));
+        t.apply(vec![(k.clone(), true, 2, 1), (k.clone(), true, 1, -1)]);
         assert_eq!(t.get(&k), Some((3, 2)));
-        t.apply(vec![(k.clone(), (3, 2), -1)]);
+        t.apply(vec![(k.clone(), false, 3, -1)]);
         assert_eq!(t.get(&k), None);
+        t.apply(vec![(k.clone(), true, 2, -1)]);
         assert!(t.figures.is_empty());
     }
 }
