@@ -185,7 +185,10 @@ fn check(tumbling: bool) {
         &(slide * 1000).to_string(),
     ];
     let mut outputs = Vec::new();
-    for workers in [1, 2] {
+    // 2 workers, paced: the arrangement then receives many small batches.
+    for (workers, speed) in [(1, "max"), (2, "40x")] {
+        let mut args = args.to_vec();
+        args.extend(["--speed", speed]);
         let out = replay(&[file.to_str().unwrap()], workers, &args);
         outputs.push(std::fs::read(out.path().join("verdicts.jsonl")).unwrap());
         let verdicts = jsonl(&out.path().join("verdicts.jsonl"));
@@ -237,7 +240,10 @@ fn check(tumbling: bool) {
         }
         assert!(checked > 1500, "only {checked} figures checked");
     }
-    assert!(outputs[0] == outputs[1], "1 and 2 workers differ");
+    assert!(
+        outputs[0] == outputs[1],
+        "1 worker and 2 paced workers differ"
+    );
 }
 
 #[test]

@@ -6,12 +6,19 @@
 //!   `((dim, key), client)` with `+1` at the event's timestamp and `-1` at
 //!   the window's expiry ([`WindowSpan::expiry`]): the collection at time
 //!   `q` is exactly the window ending at `q`.
-//! * `figures` reduces it per key to `(requests, distinct clients)`.
-//! * Each event's queries (one per key) meet the changes of `figures` in a
-//!   lookup operator, both exchanged by key: once both frontiers have
-//!   passed `t`, it applies the figures' changes up to `t` to its table of
-//!   current figures (one entry per live key) and answers the queries of
-//!   `t` from it.
+//! * The collection is arranged by key (client as value). One operator
+//!   reads the arrangement's new batches and derives, key by key, the
+//!   changes of `(requests, distinct clients)`: requests from the batch's
+//!   differences; distinct clients from each client's count in the trace
+//!   before the batch (a cursor seek per changed client, so the work is
+//!   proportional to the changes, not to a key's population — no history
+//!   replay).
+//! * The same operator receives each event's queries (one per key),
+//!   exchanged exactly as the arrangement exchanges its keys: once both
+//!   frontiers have passed `t`, it applies the changes up to `t` to its
+//!   table of current figures (one entry per live key) and answers the
+//!   queries of `t` from it. Observations travel through one exchange, the
+//!   answers through one more (to the worker scoring the client).
 //!
 //! Answers leave as [`AggregateNote`]s, routed to the worker scoring the
 //! event's client. Arrangements are compacted as the frontier advances,
@@ -22,17 +29,21 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use differential_dataflow::operators::{CountTotal, ThresholdTotal};
-use differential_dataflow::trace::TraceReader;
-use differential_dataflow::AsCollection;
+use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
+use differential_dataflow::trace::cursor::{cursor_list, Cursor};
+use differential_dataflow::trace::implementations::ValSpine;
+use differential_dataflow::trace::{Navigable, TraceReader};
+use differential_dataflow::{AsCollection, Hashable};
+use smallvec::SmallVec;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::{Stream, StreamVec};
+use timely::progress::Antichain;
 
 use super::behaviour::WindowGauges;
-use super::{route, TimeStash};
+use super::TimeStash;
 use crate::aggregate_window::{aggregate_keys, AggregateFigure, DimKey, DimSet, WindowSpan};
 use crate::analyze::AnalyzedEvent;
 use crate::window::WindowConfig;
@@ -125,22 +136,7 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                 .map(move |k| (k, eid.clone(), ck.clone()))
         });
 
-        // Requests per key, and distinct clients per key: `count_total` and
-        // `distinct_total` keep one accumulated count per key (no history
-        // replay), which suits the totally ordered bucket timestamps.
-        let requests = observations
-            .clone()
-            .map(|(key, _client)| key)
-            .count_total()
-            .map(|(key, n)| (key, false, n.max(0) as u32));
-        let observed = observations.arrange_by_self_named("AggregateObservations");
-        let clients = observed
-            .clone()
-            .distinct_total()
-            .map(|(key, _client)| key)
-            .count_total()
-            .map(|(key, n)| (key, true, n.max(0) as u32));
-        let changes = requests.concat(clients).inner;
+        let observed = observations.arrange_by_key_named("AggregateObservations");
 
         // State size of the observations' arrangement, per worker.
         let mut trace = observed.trace.clone();
@@ -149,6 +145,7 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
         let mut peak = (0i64, 0i64, 0i64);
         observed
             .stream
+            .clone()
             .sink(Pipeline, "AggregateState", move |(input, frontier)| {
                 input.for_each(|_, _| {});
                 trace.set_logical_compaction(frontier.frontier());
@@ -163,14 +160,14 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                 trace.map_spans(|s| {
                     if let Some(b) = &s.inner {
                         let k = &b.storage.keys;
-                        pairs += k.len();
-                        keys += 1 + k.windows(2).filter(|w| w[0].0 != w[1].0).count();
+                        keys += k.len();
                         bytes += k
                             .iter()
-                            .map(|((_, key), _)| {
-                                std::mem::size_of::<(DimKey, u64)>() + key.len() + 4
-                            })
+                            .map(|(_, key)| std::mem::size_of::<DimKey>() + key.len() + 4)
                             .sum::<usize>();
+                        let clients = b.storage.vals.vals.len();
+                        pairs += clients;
+                        bytes += clients * (8 + 4);
                         bytes += b.updates * 16;
                     }
                 });
@@ -196,7 +193,7 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                 }
             });
 
-        (events, Some(lookup(queries, changes)))
+        (events, Some(figures_and_lookup(observed, queries)))
     }
 }
 
@@ -206,37 +203,113 @@ type Query = (DimKey, String, String);
 /// Requests and distinct clients.
 type Counts = (u32, u32);
 
-/// A change of one figure of a key: `((key, is the client count, value), time, diff)`.
-type FigureChange = ((DimKey, bool, u32), u64, isize);
+/// The arranged observations: key, client, bucket, count.
+type Observed<'scope> = Arranged<'scope, TraceAgent<ValSpine<DimKey, u64, u64, isize>>>;
 
-/// A change of one figure of a key, without its time.
-type KeyChange = (DimKey, bool, u32, isize);
-
-/// Answers each query at its timestamp from the figures as of that
+/// Derives the figures' changes from the arranged observations and
+/// answers each query at its timestamp from the figures as of that
 /// timestamp (see the module documentation).
-fn lookup<'scope>(
+fn figures_and_lookup<'scope>(
+    observed: Observed<'scope>,
     queries: StreamVec<'scope, u64, Query>,
-    changes: StreamVec<'scope, u64, FigureChange>,
 ) -> StreamVec<'scope, u64, AggregateNote> {
-    let by_query = Exchange::new(|q: &Query| route(&q.0 .1));
-    let by_change = Exchange::new(|c: &FigureChange| route(&(c.0).0 .1));
-    queries.binary_frontier(
-        changes,
-        by_query,
-        by_change,
-        "AggregateLookup",
-        |_cap, _info| {
+    let mut trace = observed.trace.clone();
+    // Routed exactly as `arrange_by_key` routes the observations' keys.
+    let by_key = Exchange::new(|q: &Query| q.0.hashed());
+    observed.stream.binary_frontier(
+        queries,
+        Pipeline,
+        by_key,
+        "AggregateFigures",
+        move |_cap, _info| {
+            let mut upper = Antichain::from_elem(0u64);
             let mut stash: TimeStash<Query> = TimeStash::default();
-            let mut pending: BTreeMap<u64, Vec<KeyChange>> = BTreeMap::new();
-            let mut table = FigureTable::default();
-            move |(query_input, query_frontier), (change_input, change_frontier), output| {
-                change_input.for_each_stamp(|_, data| {
-                    for v in data {
-                        for ((key, clients, n), t, diff) in v.drain(..) {
-                            pending.entry(t).or_default().push((key, clients, n, diff));
+            // Figures of a key from a time on (0, 0: gone), by time.
+            let mut pending: BTreeMap<u64, Vec<(DimKey, Counts)>> = BTreeMap::new();
+            // Figures as of the last batch read, and as of the last answered time.
+            let mut latest: HashMap<DimKey, Counts> = HashMap::new();
+            let mut table: HashMap<DimKey, Counts> = HashMap::new();
+            move |(batch_input, batch_frontier), (query_input, query_frontier), output| {
+                let lower = upper.clone();
+                let mut batches = Vec::new();
+                batch_input.for_each(|_, spans| {
+                    for span in spans.drain(..) {
+                        upper.clone_from(span.upper());
+                        if let Some(b) = span.inner {
+                            batches.push(b);
                         }
                     }
                 });
+                if !batches.is_empty() {
+                    // The trace holds every batch before `lower` (this handle
+                    // compacts no further than `upper`, as `count_total` does).
+                    let before = trace
+                        .batches_through(lower.borrow())
+                        .expect("the aggregate trace is readable through its last upper");
+                    let (mut now, now_storage) = cursor_list(batches);
+                    // One cursor per earlier batch (a cursor list would seek
+                    // values in batches that lack the key).
+                    let mut was: Vec<_> = before.iter().map(|b| b.cursor()).collect();
+                    let mut steps: Vec<(u64, i64, i64)> = Vec::new();
+                    let mut holding: Vec<usize> = Vec::new();
+                    while let Some(key) = now.get_key(&now_storage) {
+                        steps.clear();
+                        holding.clear();
+                        for (i, (c, b)) in was.iter_mut().zip(&before).enumerate() {
+                            c.seek_key(b, key);
+                            if c.get_key(b) == Some(key) {
+                                holding.push(i);
+                            }
+                        }
+                        while let Some(client) = now.get_val(&now_storage) {
+                            // The client's count before this batch…
+                            let mut count = 0isize;
+                            for &i in &holding {
+                                let (c, b) = (&mut was[i], &before[i]);
+                                c.seek_val(b, client);
+                                if c.get_val(b) == Some(client) {
+                                    c.map_times(b, |_, d| count += *d);
+                                }
+                            }
+                            // … and through the batch's times, in order.
+                            let mut times: SmallVec<[(u64, isize); 4]> = SmallVec::new();
+                            now.map_times(&now_storage, |t, d| times.push((*t, *d)));
+                            times.sort_unstable();
+                            for (t, d) in times {
+                                let present = count > 0;
+                                count += d;
+                                let delta = i64::from(count > 0) - i64::from(present);
+                                steps.push((t, d as i64, delta));
+                            }
+                            now.step_val(&now_storage);
+                        }
+                        steps.sort_unstable_by_key(|s| s.0);
+                        let (mut requests, mut clients) = latest
+                            .get(key)
+                            .map_or((0i64, 0i64), |c| (i64::from(c.0), i64::from(c.1)));
+                        let mut i = 0;
+                        while i < steps.len() {
+                            let t = steps[i].0;
+                            while i < steps.len() && steps[i].0 == t {
+                                requests += steps[i].1;
+                                clients += steps[i].2;
+                                i += 1;
+                            }
+                            let figures = (requests.max(0) as u32, clients.max(0) as u32);
+                            pending.entry(t).or_default().push((key.clone(), figures));
+                        }
+                        if requests > 0 {
+                            latest.insert(key.clone(), (requests as u32, clients.max(0) as u32));
+                        } else {
+                            latest.remove(key);
+                        }
+                        now.step_key(&now_storage);
+                    }
+                }
+                // Let the trace forget what no later batch needs.
+                trace.set_logical_compaction(upper.borrow());
+                trace.set_physical_compaction(upper.borrow());
+
                 query_input.for_each_stamp(|cap, data| {
                     let Some(&time) = cap.least() else {
                         return;
@@ -248,19 +321,19 @@ fn lookup<'scope>(
                         data.flat_map(|v| v.drain(..)),
                     );
                 });
-                for (time, cap, queries) in stash.ready_all(&[query_frontier, change_frontier]) {
+                for (time, cap, queries) in stash.ready_all(&[query_frontier, batch_frontier]) {
                     while let Some(entry) = pending.first_entry() {
                         if *entry.key() > time {
                             break;
                         }
-                        table.apply(entry.remove());
+                        apply(&mut table, entry.remove());
                     }
                     let Some(cap) = cap else {
                         continue;
                     };
                     let mut session = output.session(&cap);
                     for (key, evidence_id, client_key) in queries {
-                        if let Some((requests, clients)) = table.get(&key) {
+                        if let Some(&(requests, clients)) = table.get(&key) {
                             session.give((
                                 client_key,
                                 evidence_id,
@@ -286,62 +359,21 @@ fn lookup<'scope>(
                     if *entry.key() >= bound {
                         break;
                     }
-                    table.apply(entry.remove());
+                    apply(&mut table, entry.remove());
                 }
             }
         },
     )
 }
 
-/// The current figures of the keys a worker looks up.
-#[derive(Default)]
-struct FigureTable {
-    figures: HashMap<DimKey, Figures>,
-}
-
-/// A key's request and client counts, each with the multiplicity of its
-/// values while a timestamp's retractions and insertions are applied.
-#[derive(Default)]
-struct Figures {
-    requests: Vec<(u32, isize)>,
-    clients: Vec<(u32, isize)>,
-}
-
-fn add(values: &mut Vec<(u32, isize)>, value: u32, diff: isize) {
-    match values.iter_mut().find(|(v, _)| *v == value) {
-        Some((_, n)) => *n += diff,
-        None => values.push((value, diff)),
-    }
-    values.retain(|(_, n)| *n != 0);
-}
-
-fn current(values: &[(u32, isize)]) -> Option<u32> {
-    values.iter().find(|(_, n)| *n > 0).map(|(v, _)| *v)
-}
-
-impl FigureTable {
-    /// Applies changes of one timestamp (retractions and insertions in any order).
-    fn apply(&mut self, changes: Vec<KeyChange>) {
-        for (key, clients, value, diff) in changes {
-            let entry = self.figures.entry(key).or_default();
-            add(
-                if clients {
-                    &mut entry.clients
-                } else {
-                    &mut entry.requests
-                },
-                value,
-                diff,
-            );
+/// Sets the figures of keys (`(0, _)`: the key has left the window).
+fn apply(table: &mut HashMap<DimKey, Counts>, changes: Vec<(DimKey, Counts)>) {
+    for (key, figures) in changes {
+        if figures.0 == 0 {
+            table.remove(&key);
+        } else {
+            table.insert(key, figures);
         }
-        self.figures
-            .retain(|_, f| !f.requests.is_empty() || !f.clients.is_empty());
-    }
-
-    /// The figures of `key`, when it has any.
-    fn get(&self, key: &DimKey) -> Option<Counts> {
-        let f = self.figures.get(key)?;
-        Some((current(&f.requests)?, current(&f.clients)?))
     }
 }
 
@@ -373,27 +405,4 @@ where
         }
     });
     (records, derived)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::aggregate_window::AggregateDim;
-
-    #[test]
-    fn the_table_follows_retractions_and_insertions_in_any_order() {
-        let k: DimKey = (AggregateDim::Prefix, "net:192.0.2.0/24".into());
-        let mut t = FigureTable::default();
-        t.apply(vec![(k.clone(), false, 1, 1), (k.clone(), true, 1, 1)]);
-        assert_eq!(t.get(&k), Some((1, 1)));
-        // The next timestamp's changes arrive insertion first.
-        t.apply(vec![(k.clone(), false, 3, 1), (k.clone(), false, 1, -1)]);
-        assert_eq!(t.get(&k), Some((3, 1)));
-        t.apply(vec![(k.clone(), true, 2, 1), (k.clone(), true, 1, -1)]);
-        assert_eq!(t.get(&k), Some((3, 2)));
-        t.apply(vec![(k.clone(), false, 3, -1)]);
-        assert_eq!(t.get(&k), None);
-        t.apply(vec![(k.clone(), true, 2, -1)]);
-        assert!(t.figures.is_empty());
-    }
 }
