@@ -39,6 +39,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::Capability;
 use timely::dataflow::{Stream, StreamVec};
 use timely::progress::Antichain;
 
@@ -105,25 +106,58 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
             })
         });
 
-        // Observations: +1 at t, -1 when the window lets go of them.
+        // Observations: +1 at t, -1 when the window lets go of them. The
+        // retractions are held here and sent when the input frontier
+        // reaches their time: sent at once, they would sit in the
+        // arrangement's batcher, which re-sorts everything it holds every
+        // time the frontier moves (every bucket).
         let observations = probes
             .clone()
-            .unary(Pipeline, "AggregateObservations", move |_, _| {
-                move |input, output| {
+            .unary_frontier(Pipeline, "AggregateObservations", move |_cap, _| {
+                let mut due: BTreeMap<u64, Vec<(DimKey, u64)>> = BTreeMap::new();
+                let mut held: Option<Capability<u64>> = None;
+                move |(input, frontier), output| {
+                    let port = output.output_index();
                     input.for_each_stamp(|cap, data| {
                         let Some(&t) = cap.least() else {
                             return;
                         };
                         let expiry = span.expiry(t);
+                        if held.as_ref().is_none_or(|h| *h.time() > expiry) {
+                            held = Some(cap.delayed(&expiry, port));
+                        }
+                        let retractions = due.entry(expiry).or_default();
                         let mut session = output.session(&cap);
                         for probe in data.flat_map(|v| v.drain(..)) {
                             for key in probe.keys {
-                                let obs = (key, probe.client);
-                                session.give((obs.clone(), t, 1isize));
-                                session.give((obs, expiry, -1isize));
+                                retractions.push((key.clone(), probe.client));
+                                session.give(((key, probe.client), t, 1isize));
                             }
                         }
                     });
+                    // Retractions whose time the input has reached.
+                    while let Some(entry) = due.first_entry() {
+                        let e = *entry.key();
+                        if frontier.less_than(&e) {
+                            break;
+                        }
+                        let Some(h) = held.as_mut() else {
+                            break;
+                        };
+                        h.downgrade(&e);
+                        let mut session = output.session(&*h);
+                        for obs in entry.remove() {
+                            session.give((obs, e, -1isize));
+                        }
+                    }
+                    match due.first_key_value() {
+                        Some((&next, _)) => {
+                            if let Some(h) = held.as_mut() {
+                                h.downgrade(&next);
+                            }
+                        }
+                        None => held = None,
+                    }
                 }
             })
             .as_collection();
