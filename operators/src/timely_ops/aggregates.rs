@@ -440,3 +440,95 @@ where
     });
     (records, derived)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate_window::AggregateDim;
+    use sentinel_schema::{ClassScores, Provenance};
+    use timely::dataflow::operators::Inspect;
+    use timely::dataflow::InputHandleVec;
+
+    fn event(id: String, client_key: String, t: u64) -> AnalyzedEvent {
+        AnalyzedEvent {
+            evidence_id: id,
+            event_time_ms: t as i64 * 1000,
+            client_key,
+            provenance: Provenance::default(),
+            late: false,
+            method: "GET".into(),
+            path: "/".into(),
+            status: Some(200),
+            user_agent_hash: 0,
+            param_name_hashes: vec![],
+            waf_blocked: false,
+            enrichment: None,
+            request_features: vec![],
+            metadata_features: vec![],
+            scores: ClassScores::default(),
+            findings: vec![],
+            payload_count: 0,
+            csrf_reason: String::new(),
+            limits_hit: vec![],
+            package_verified: false,
+            model_version: "t".into(),
+            profile_score: 0.0,
+            profile_reasons: vec![],
+            payload_explanation: None,
+            session: None,
+            aggregates: vec![],
+        }
+    }
+
+    #[test]
+    fn every_event_gets_its_figures_and_the_state_is_measured() {
+        let gauges = Arc::new(WindowGauges::default());
+        let g = gauges.clone();
+        let rx = timely::execute_directly(move |worker| {
+            let mut input = InputHandleVec::<u64, AnalyzedEvent>::new();
+            let (tx, rx) = std::sync::mpsc::channel();
+            worker.dataflow::<u64, _, _>(|scope| {
+                let (_events, notes) = input.to_stream(scope).aggregate_windows(
+                    DimSet::of([AggregateDim::Prefix]),
+                    WindowConfig::default(),
+                    1000,
+                    g.clone(),
+                );
+                if let Some(notes) = notes {
+                    notes.inspect_core(move |event| {
+                        if let Ok((_, data)) = event {
+                            let data: &Vec<AggregateNote> = data;
+                            for n in data {
+                                let _ = tx.send(n.clone());
+                            }
+                        }
+                    });
+                }
+            });
+            for t in 0..30u64 {
+                input.advance_to(t);
+                for c in 0..4 {
+                    input.send(event(format!("e{t}-{c}"), format!("ip:192.0.2.{c}"), t));
+                }
+                // One client without an address: no prefix, no note.
+                input.send(event(format!("s{t}"), "session:x".into(), t));
+            }
+            rx
+        });
+        let notes: Vec<AggregateNote> = rx.try_iter().collect();
+        assert_eq!(notes.len(), 30 * 4);
+        for (_, id, t, f) in &notes {
+            assert!(id.starts_with('e'), "{id}");
+            assert_eq!(f.key, "net:192.0.2.0/24");
+            // Window of 60 s: every bucket so far, 4 requests each, 4 addresses.
+            assert_eq!(
+                (f.requests, f.clients),
+                (4 * (*t as u32 + 1), 4),
+                "bucket {t}"
+            );
+        }
+        assert!(gauges.aggregate_peak_bytes.load(Ordering::Relaxed) > 0);
+        assert!(gauges.aggregate_peak_keys.load(Ordering::Relaxed) > 0);
+        assert!(gauges.aggregate_peak_pairs.load(Ordering::Relaxed) >= 4);
+    }
+}
