@@ -352,16 +352,7 @@ pub fn build_analysis<'scope>(
                 let mut stash: TimeStash<RuleCandidate> = TimeStash::default();
                 let mut registry = RuleRegistry::new(policy);
                 move |(input, frontier), output| {
-                    input.for_each_stamp(|cap, data| {
-                        if let Some(&t) = cap.least() {
-                            let port = output.output_index();
-                            stash.add(
-                                t,
-                                || cap.retain_least(port),
-                                data.flat_map(|v| v.drain(..).map(Wire::into_inner)),
-                            );
-                        }
-                    });
+                    stash.take_input(input, output.output_index(), Wire::into_inner);
                     for (_, cap, mut batch) in stash.ready(frontier) {
                         let Some(cap) = cap else {
                             continue;

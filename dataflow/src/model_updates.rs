@@ -160,17 +160,7 @@ where
                         }
                     }
                 });
-                let port = output.output_index();
-                data.for_each_stamp(|cap, batches| {
-                    let Some(&t) = cap.least() else {
-                        return;
-                    };
-                    stash.add(
-                        t,
-                        || cap.retain_least(port),
-                        batches.flat_map(|v| v.drain(..).map(Wire::into_inner)),
-                    );
-                });
+                stash.take_input(data, output.output_index(), Wire::into_inner);
                 for (t, cap, records) in stash.ready(control_frontier) {
                     let Some(cap) = cap else {
                         continue;

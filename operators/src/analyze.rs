@@ -117,6 +117,43 @@ pub struct AnalyzedEvent {
 }
 
 impl AnalyzedEvent {
+    /// A plain GET of `/` by `client_key` at `event_time_ms`, scored
+    /// benign, with nothing else set (tests build on it).
+    #[cfg(test)]
+    pub(crate) fn for_test(evidence_id: &str, client_key: &str, event_time_ms: i64) -> Self {
+        AnalyzedEvent {
+            evidence_id: evidence_id.into(),
+            event_time_ms,
+            client_key: client_key.into(),
+            provenance: Provenance::default(),
+            late: false,
+            method: "GET".into(),
+            path: "/".into(),
+            status: None,
+            user_agent_hash: 0,
+            param_name_hashes: vec![],
+            waf_blocked: false,
+            enrichment: None,
+            request_features: vec![],
+            metadata_features: vec![],
+            scores: ClassScores {
+                benign: 1.0,
+                ..Default::default()
+            },
+            findings: vec![],
+            payload_count: 1,
+            csrf_reason: String::new(),
+            limits_hit: vec![],
+            package_verified: false,
+            model_version: "t".into(),
+            profile_score: 0.0,
+            profile_reasons: vec![],
+            payload_explanation: None,
+            session: None,
+            aggregates: Vec::new(),
+        }
+    }
+
     /// The highest attack score.
     pub fn attack_score(&self) -> f32 {
         self.scores.max_attack()

@@ -299,40 +299,17 @@ pub fn explain_verdict(
 mod tests {
     use super::*;
     use sentinel_models::features::behaviour::B;
-    use sentinel_schema::{ClassScores, Provenance};
+    use sentinel_schema::ClassScores;
 
     fn ev(sqli: f32) -> AnalyzedEvent {
         AnalyzedEvent {
-            evidence_id: "e".into(),
-            event_time_ms: 1,
-            client_key: "k".into(),
-            provenance: Provenance::default(),
-            late: false,
-            method: "GET".into(),
-            path: "/".into(),
-            status: None,
-            user_agent_hash: 0,
-            param_name_hashes: vec![],
-            waf_blocked: false,
-            enrichment: None,
-            request_features: vec![],
-            metadata_features: vec![],
             scores: ClassScores {
                 sqli,
                 benign: 1.0 - sqli,
                 ..Default::default()
             },
-            findings: vec![],
-            payload_count: 1,
-            csrf_reason: String::new(),
-            limits_hit: vec![],
-            package_verified: false,
             model_version: "rules-v1".into(),
-            profile_score: 0.0,
-            profile_reasons: vec![],
-            session: None,
-            aggregates: Vec::new(),
-            payload_explanation: None,
+            ..AnalyzedEvent::for_test("e", "k", 1)
         }
     }
 

@@ -140,24 +140,14 @@ impl BehaviourWindows {
 mod tests {
     use super::*;
     use sentinel_models::features::behaviour::B;
-    use sentinel_schema::{ClassScores, Provenance};
+    use sentinel_schema::ClassScores;
 
     fn ev(key: &str, t: i64, path: &str, status: u16, attack: bool) -> AnalyzedEvent {
         AnalyzedEvent {
-            evidence_id: format!("{key}-{t}"),
-            event_time_ms: t,
-            client_key: key.into(),
-            provenance: Provenance::default(),
-            late: false,
-            method: "GET".into(),
             path: path.into(),
             status: Some(status),
             user_agent_hash: 7,
             param_name_hashes: vec![1, 2],
-            waf_blocked: false,
-            enrichment: None,
-            request_features: vec![],
-            metadata_features: vec![],
             scores: if attack {
                 ClassScores {
                     sqli: 0.9,
@@ -170,17 +160,7 @@ mod tests {
                     ..Default::default()
                 }
             },
-            findings: vec![],
-            payload_count: 1,
-            csrf_reason: String::new(),
-            limits_hit: vec![],
-            package_verified: false,
-            model_version: "t".into(),
-            profile_score: 0.0,
-            profile_reasons: vec![],
-            session: None,
-            aggregates: Vec::new(),
-            payload_explanation: None,
+            ..AnalyzedEvent::for_test(&format!("{key}-{t}"), key, t)
         }
     }
 

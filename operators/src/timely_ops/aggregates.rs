@@ -344,17 +344,7 @@ fn figures_and_lookup<'scope>(
                 trace.set_logical_compaction(upper.borrow());
                 trace.set_physical_compaction(upper.borrow());
 
-                query_input.for_each_stamp(|cap, data| {
-                    let Some(&time) = cap.least() else {
-                        return;
-                    };
-                    let port = output.output_index();
-                    stash.add(
-                        time,
-                        || cap.retain_least(port),
-                        data.flat_map(|v| v.drain(..)),
-                    );
-                });
+                stash.take_input(query_input, output.output_index(), |q| q);
                 for (time, cap, queries) in stash.ready_all(&[query_frontier, batch_frontier]) {
                     while let Some(entry) = pending.first_entry() {
                         if *entry.key() > time {
@@ -445,38 +435,16 @@ where
 mod tests {
     use super::*;
     use crate::aggregate_window::AggregateDim;
-    use sentinel_schema::{ClassScores, Provenance};
+    use sentinel_schema::ClassScores;
     use timely::dataflow::operators::Inspect;
     use timely::dataflow::InputHandleVec;
 
     fn event(id: String, client_key: String, t: u64) -> AnalyzedEvent {
         AnalyzedEvent {
-            evidence_id: id,
-            event_time_ms: t as i64 * 1000,
-            client_key,
-            provenance: Provenance::default(),
-            late: false,
-            method: "GET".into(),
-            path: "/".into(),
             status: Some(200),
-            user_agent_hash: 0,
-            param_name_hashes: vec![],
-            waf_blocked: false,
-            enrichment: None,
-            request_features: vec![],
-            metadata_features: vec![],
-            scores: ClassScores::default(),
-            findings: vec![],
             payload_count: 0,
-            csrf_reason: String::new(),
-            limits_hit: vec![],
-            package_verified: false,
-            model_version: "t".into(),
-            profile_score: 0.0,
-            profile_reasons: vec![],
-            payload_explanation: None,
-            session: None,
-            aggregates: vec![],
+            scores: ClassScores::default(),
+            ..AnalyzedEvent::for_test(&id, &client_key, t as i64 * 1000)
         }
     }
 

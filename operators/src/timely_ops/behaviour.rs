@@ -84,17 +84,7 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
                         answers.add(v.drain(..));
                     }
                 });
-                input.for_each_stamp(|cap, data| {
-                    let Some(&time) = cap.least() else {
-                        return;
-                    };
-                    let port = output.output_index();
-                    stash.add(
-                        time,
-                        || cap.retain_least(port),
-                        data.flat_map(|v| v.drain(..).map(Wire::into_inner)),
-                    );
-                });
+                stash.take_input(input, output.output_index(), Wire::into_inner);
                 let ready = stash.ready_all(&[frontier, note_frontier]);
                 tracing::trace!(frontier = ?frontier.frontier().to_vec(), ready = ready.len(), held = stash.len(), "behaviour operator");
                 if ready.is_empty() {

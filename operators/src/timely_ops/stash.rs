@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use timely::communication::Pull;
+use timely::dataflow::channels::Message;
+use timely::dataflow::operators::generic::InputHandleCore;
 use timely::dataflow::operators::Capability;
 use timely::progress::frontier::MutableAntichain;
 
@@ -31,6 +34,28 @@ impl<D> TimeStash<D> {
             .entry(time)
             .or_insert_with(|| (cap(), Vec::new()));
         entry.1.extend(records);
+    }
+
+    /// Moves everything `input` holds into the stash, each record mapped by
+    /// `f`, keeping a capability on output `port` for each new timestamp.
+    pub fn take_input<X, P>(
+        &mut self,
+        input: &mut InputHandleCore<u64, Vec<X>, P>,
+        port: usize,
+        mut f: impl FnMut(X) -> D,
+    ) where
+        P: Pull<Message<u64, Vec<X>>>,
+    {
+        input.for_each_stamp(|cap, data| {
+            let Some(&time) = cap.least() else {
+                return;
+            };
+            self.add(
+                time,
+                || cap.retain_least(port),
+                data.flat_map(|v| v.drain(..)).map(&mut f),
+            );
+        });
     }
 
     /// Removes and returns, oldest first, every batch whose time the frontier has passed.
