@@ -186,6 +186,13 @@ fn false_positive_feedback_retrains_canaries_and_promotes_without_restart() {
     // 3. The learner trains, gates and starts a canary; live traffic
     //    judges it and it is promoted.
     wait_log(&service, "is the canary", Duration::from_secs(180), || {});
+    assert!(
+        service
+            .log_text()
+            .contains("3 new labels; 3 labelled payloads"),
+        "{}",
+        service.log_text()
+    );
     let mut t = T0 + 600_000;
     let mut batch = 0;
     wait_log(
@@ -252,6 +259,14 @@ fn false_positive_feedback_retrains_canaries_and_promotes_without_restart() {
         let name =
             format!("sentinel_model_records_total{{model_version=\"{v}\",outcome=\"scored\"}}");
         assert!(metrics.contains(&name), "{name} missing in\n{metrics}");
+    }
+    // The learner's differential dataset: three payloads labelled benign,
+    // all learnt by the promoted model.
+    for line in [
+        "sentinel_learning_dataset{part=\"label:benign\"} 3",
+        "sentinel_learning_dataset{part=\"pending\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} missing in\n{metrics}");
     }
     let dead: Vec<Value> = read_topic(&brokers, "events.dead_letter")
         .iter()

@@ -31,7 +31,7 @@ use sentinel_schema::Provenance;
 use sentinel_sources::kafka::{consumer_config, decode_message, ClientSettings, OffsetTracker};
 
 use crate::watermark::{bucket, PartitionWatermark};
-use crate::{Counters, Envelope};
+use crate::{Counters, Envelope, SourceStatus};
 
 /// Records held for the watermark (read, not yet released) may reach this
 /// multiple of `max_in_flight` before the source pauses for memory's sake.
@@ -440,6 +440,17 @@ pub fn kafka_source<'scope>(
                     }
                 }
             }
+            counters.set_source_status(
+                worker,
+                SourceStatus {
+                    paused: st.paused,
+                    downstream,
+                    in_flight,
+                    time: *c.time(),
+                    acked: frontier,
+                    partitions: st.parts.len(),
+                },
+            );
             if got > 0 {
                 activator.activate();
             } else {

@@ -17,6 +17,7 @@
 
 mod cluster;
 mod envelope;
+mod feedback_dataset;
 mod file_source;
 mod graph;
 mod kafka_sink;
@@ -31,6 +32,7 @@ pub mod watermark;
 
 pub use cluster::{timely_config, ClusterConfig};
 pub use envelope::Envelope;
+pub use feedback_dataset::{DatasetSummary, FeedbackDataset, Sample};
 pub use file_source::{FileInput, SourceSettings};
 pub use graph::{
     build_analysis, GraphConfig, GraphOutputs, GraphServices, OutRecord, OutStream, SinkFactory,
@@ -41,4 +43,4 @@ pub use kafka_source::{KafkaSourceSettings, KafkaSourceState};
 pub use package_stage::verify_packages;
 pub use replay::{run_replay, ReplayConfig, ReplaySummary};
 pub use service::{run_service, ServiceConfig, ServiceReport};
-pub use stats::Counters;
+pub use stats::{Counters, SourceStatus};

@@ -30,6 +30,10 @@ pub struct Counters {
     watermarks: Mutex<BTreeMap<usize, i64>>,
     /// Consumer lag per Kafka partition (from librdkafka statistics).
     lag: Mutex<BTreeMap<i32, i64>>,
+    /// The Kafka source's state per worker.
+    sources: Mutex<BTreeMap<usize, SourceStatus>>,
+    /// The learner's dataset, when a learner runs.
+    learning_dataset: Mutex<Option<crate::DatasetSummary>>,
     /// Rule candidates the benign-corpus guard rejected.
     pub rules_rejected: AtomicU64,
     /// Threat-twin simulations run.
@@ -51,6 +55,23 @@ pub struct Counters {
     learning: Mutex<LearningStats>,
     /// The learner's last drift measurement (f64 bits, marked by `DRIFT_SET`).
     drift_psi: AtomicU64,
+}
+
+/// What a worker's Kafka source holds and whether it reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SourceStatus {
+    /// Its partitions are paused (backpressure).
+    pub paused: bool,
+    /// Records released to the graph whose outputs are not yet acknowledged.
+    pub downstream: usize,
+    /// Records read whose offsets are not yet stored (released or held for the watermark).
+    pub in_flight: usize,
+    /// The source's capability (timestamp bucket).
+    pub time: u64,
+    /// The sinks' acknowledgement frontier, `None` once everything is acknowledged.
+    pub acked: Option<u64>,
+    /// Partitions assigned to the worker.
+    pub partitions: usize,
 }
 
 /// Verdict statistics the learner reads.
@@ -139,6 +160,30 @@ impl Counters {
         if let Ok(mut m) = self.lag.lock() {
             m.insert(partition, lag);
         }
+    }
+
+    /// Records a worker's Kafka source state.
+    pub fn set_source_status(&self, worker: usize, status: SourceStatus) {
+        if let Ok(mut m) = self.sources.lock() {
+            m.insert(worker, status);
+        }
+    }
+
+    /// Records what the learner's dataset holds.
+    pub fn set_learning_dataset(&self, summary: crate::DatasetSummary) {
+        if let Ok(mut d) = self.learning_dataset.lock() {
+            *d = Some(summary);
+        }
+    }
+
+    /// What the learner's dataset holds, once the learner has built it.
+    pub fn learning_dataset(&self) -> Option<crate::DatasetSummary> {
+        self.learning_dataset.lock().ok().and_then(|d| d.clone())
+    }
+
+    /// The Kafka source state per worker of this process.
+    pub fn source_status(&self) -> BTreeMap<usize, SourceStatus> {
+        self.sources.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// Consumer lag per partition.

@@ -15,10 +15,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use sentinel_dataflow::Counters;
+use sentinel_dataflow::{Counters, FeedbackDataset};
 use sentinel_models::learning::{
-    feedback_samples, judge_canary, psi, CanaryDecision, FeedbackStore, LearningConfig,
-    ScoreHistogram, VersionStats,
+    judge_canary, psi, CanaryDecision, FeedbackStore, LearningConfig, ScoreHistogram, VersionStats,
 };
 use sentinel_models::registry::Registry;
 use sentinel_schema::AuditHook;
@@ -40,6 +39,13 @@ pub struct Learner {
     pub intake: Option<FeedbackIntake>,
     /// Set when the service stops.
     pub stop: Arc<AtomicBool>,
+}
+
+/// The learner's differential dataset and how much of the store it holds.
+struct Dataset {
+    set: FeedbackDataset,
+    /// Store records entered.
+    loaded: usize,
 }
 
 /// Drift tracking over the cumulative score histogram.
@@ -97,9 +103,10 @@ impl Learner {
 
     fn run(mut self) {
         let mut drift = Drift::default();
+        let mut dataset: Option<Dataset> = None;
         let interval = Duration::from_millis(self.config.check_ms.max(50));
         while !self.stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.tick(&mut drift) {
+            if let Err(e) = self.tick(&mut drift, &mut dataset) {
                 eprintln!("sentinel: learner: {e:#}");
             }
             std::thread::sleep(interval);
@@ -107,7 +114,7 @@ impl Learner {
     }
 
     /// One round: intake, canary judgement or retraining trigger.
-    fn tick(&mut self, drift: &mut Drift) -> anyhow::Result<()> {
+    fn tick(&mut self, drift: &mut Drift, dataset: &mut Option<Dataset>) -> anyhow::Result<()> {
         let store = FeedbackStore::open(&self.data_dir);
         if let Some(intake) = self.intake.as_mut() {
             let n = intake.drain(&store, self.counters.as_ref())?;
@@ -115,6 +122,26 @@ impl Learner {
                 eprintln!("sentinel: learner: {n} new feedback records");
             }
         }
+        // The store (appended by the intake and by `sentinel feedback add`)
+        // feeds the differential dataset with what it has not seen yet.
+        let stored = store.load()?;
+        let data = match dataset {
+            Some(d) if d.loaded <= stored.len() => d,
+            _ => {
+                let trained = LearnerState::load(&self.data_dir)?.trained;
+                let corpus = sentinel_models::trainer::default_samples_with_seed(self.config.seed);
+                dataset.insert(Dataset {
+                    set: FeedbackDataset::new(&corpus, &trained),
+                    loaded: 0,
+                })
+            }
+        };
+        if data.loaded < stored.len() {
+            data.set.add(&stored[data.loaded..]);
+            data.loaded = stored.len();
+            data.set.settle();
+        }
+        self.counters.set_learning_dataset(data.set.summary());
         let registry = Registry::open(&self.data_dir)?;
         let reg = registry.state()?;
         let active = reg
@@ -194,25 +221,35 @@ impl Learner {
             return Ok(());
         }
 
-        let feedback = store.load()?;
-        let samples = feedback_samples(&feedback);
-        let new = samples.len().saturating_sub(st.trained_labels);
-        let Some(reason) = self.config.retrain.should_retrain(new, psi) else {
+        let Some(reason) = self.config.retrain.should_retrain(data.set.pending(), psi) else {
             return Ok(());
         };
-        eprintln!("sentinel: learner: training a candidate ({reason})");
+        let labels = data.set.labels();
+        let summary = data.set.summary();
+        eprintln!(
+            "sentinel: learner: training a candidate ({reason}; {} labelled payloads, {} corpus samples kept, {} overridden by analysts)",
+            labels.len(),
+            summary.corpus_kept,
+            summary.corpus_overridden
+        );
         let trained = crate::serve::jobs::train_with_feedback(
             &self.data_dir,
-            &samples,
+            data.set.corpus(),
+            &labels,
             self.config.feedback_weight,
             self.config.seed,
         )?;
-        st.trained_labels = samples.len();
+        st.trained_labels = labels.len();
+        st.trained = labels.clone();
+        data.set.set_trained(&labels);
+        data.set.settle();
+        self.counters.set_learning_dataset(data.set.summary());
         self.audit.audit(
             "learner",
             "model.trained",
             &trained.version,
-            serde_json::json!({"reason": reason.to_string(), "labels": samples.len(),
+            serde_json::json!({"reason": reason.to_string(), "labels": labels.len(),
+                "corpus_overridden": summary.corpus_overridden,
                 "gate_failures": trained.gate_failures, "metrics": trained.metrics}),
         );
         if !trained.gate_failures.is_empty() {

@@ -6,6 +6,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use sentinel_models::learning::VersionStats;
+use sentinel_schema::ThreatClass;
 
 /// A canary the learner started.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -39,8 +40,12 @@ mod stats {
 /// The learner's state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LearnerState {
-    /// Trainable labels in the store when the last candidate was trained.
+    /// Labelled payloads the last candidate was trained on.
     pub trained_labels: usize,
+    /// Those labels: the dataset's `trained` input, so that only changes
+    /// made since count towards the next training after a restart.
+    #[serde(default)]
+    pub trained: Vec<(String, ThreatClass)>,
     /// The canary in progress, if the learner started one.
     pub canary: Option<CanaryRun>,
 }

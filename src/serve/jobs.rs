@@ -53,18 +53,20 @@ pub fn train_and_register(
     )
 }
 
-/// Trains a candidate on the generated corpus (`seed`) plus analyst
+/// Trains a candidate on `corpus` (the learner's dataset: the generated
+/// corpus of `seed` without the payloads analysts labelled) plus analyst
 /// feedback counted `weight` times (the learner of `sentinel run`), gates
 /// and registers it. A single stratified hold-out keeps it quick.
 pub fn train_with_feedback(
     data_dir: &Path,
+    corpus: Vec<(String, ThreatClass)>,
     feedback: &[(String, ThreatClass)],
     weight: usize,
     seed: u64,
 ) -> anyhow::Result<Trained> {
     register_trained(
         data_dir,
-        default_samples_with_seed(seed),
+        corpus,
         Some(format!("generated+feedback({})", feedback.len())),
         (feedback.to_vec(), weight),
         1,

@@ -42,6 +42,17 @@ pub struct Metrics {
     pub aggregate_window_keys: IntGauge,
     /// `sentinel_consumer_lag{partition}`: messages behind the partition's end.
     pub consumer_lag: prometheus::IntGaugeVec,
+    /// `sentinel_learning_dataset{part}`: the learner's dataset: labelled
+    /// payloads per `label:<class>`, `pending` changes since the last
+    /// training, `corpus_kept` and `corpus_overridden` samples.
+    pub learning_dataset: prometheus::IntGaugeVec,
+    /// `sentinel_source_paused{worker}`: 1 while the worker's partitions are
+    /// paused for backpressure.
+    pub source_paused: prometheus::IntGaugeVec,
+    /// `sentinel_source_in_flight{worker,state}`: records read and not yet
+    /// acknowledged, `released` to the graph or `read` in all (held for the
+    /// watermark included).
+    pub source_in_flight: prometheus::IntGaugeVec,
     /// `sentinel_watermark_delay_seconds`: wall clock minus the least source watermark.
     pub watermark_delay: prometheus::Gauge,
     /// `sentinel_http_requests_total{route,status}`.
@@ -139,6 +150,36 @@ impl Metrics {
         .expect("valid metric");
         r.register(Box::new(consumer_lag.clone()))
             .expect("unique metric");
+        let learning_dataset = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "sentinel_learning_dataset",
+                "The learner's differential dataset: labelled payloads (part label:<class>), pending changes since the last training, corpus samples kept and overridden by analysts",
+            ),
+            &["part"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(learning_dataset.clone()))
+            .expect("unique metric");
+        let source_paused = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "sentinel_source_paused",
+                "1 while a worker's Kafka partitions are paused for backpressure",
+            ),
+            &["worker"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(source_paused.clone()))
+            .expect("unique metric");
+        let source_in_flight = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "sentinel_source_in_flight",
+                "Records a worker's Kafka source has read and the sinks have not acknowledged (state: released to the graph, or read in all)",
+            ),
+            &["worker", "state"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(source_in_flight.clone()))
+            .expect("unique metric");
         let watermark_delay = prometheus::Gauge::new(
             "sentinel_watermark_delay_seconds",
             "Wall clock minus the least source watermark (event time)",
@@ -148,6 +189,9 @@ impl Metrics {
             .expect("unique metric");
         Metrics {
             consumer_lag,
+            source_paused,
+            source_in_flight,
+            learning_dataset,
             watermark_delay,
             inference_latency,
             predictions: counter_vec(

@@ -99,6 +99,32 @@ impl Sampler {
         for (p, lag) in c.lag() {
             m.consumer_lag.with_label_values(&[&p.to_string()]).set(lag);
         }
+        if let Some(d) = c.learning_dataset() {
+            for class in sentinel_schema::ThreatClass::ALL {
+                let n = d.labels.get(&class).copied().unwrap_or(0);
+                m.learning_dataset
+                    .with_label_values(&[&format!("label:{}", class.as_str())])
+                    .set(n as i64);
+            }
+            for (part, n) in [
+                ("pending", d.pending),
+                ("corpus_kept", d.corpus_kept),
+                ("corpus_overridden", d.corpus_overridden),
+            ] {
+                m.learning_dataset.with_label_values(&[part]).set(n as i64);
+            }
+        }
+        for (w, st) in c.source_status() {
+            let w = w.to_string();
+            m.source_paused
+                .with_label_values(&[&w])
+                .set(i64::from(st.paused));
+            for (state, n) in [("released", st.downstream), ("read", st.in_flight)] {
+                m.source_in_flight
+                    .with_label_values(&[&w, state])
+                    .set(n as i64);
+            }
+        }
         if let Some(w) = c.watermark_ms() {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -193,6 +219,15 @@ mod tests {
         c.rule(RuleStatus::Proposed);
         c.dead_letter("invalid_json");
         c.set_lag(3, 42);
+        c.set_source_status(
+            1,
+            sentinel_dataflow::SourceStatus {
+                paused: true,
+                downstream: 9,
+                in_flight: 11,
+                ..Default::default()
+            },
+        );
         c.set_watermark(0, 1_000);
         s.sample(&m, &c);
         s.sample(&m, &c);
@@ -206,6 +241,9 @@ mod tests {
             "cerberus_rules_applied_total 1",
             "sentinel_dead_letters_total{reason=\"invalid_json\"} 1",
             "sentinel_consumer_lag{partition=\"3\"} 42",
+            "sentinel_source_paused{worker=\"1\"} 1",
+            "sentinel_source_in_flight{state=\"released\",worker=\"1\"} 9",
+            "sentinel_source_in_flight{state=\"read\",worker=\"1\"} 11",
             "sentinel_watermark_delay_seconds ",
         ] {
             assert!(text.contains(line), "{line} missing in\n{text}");

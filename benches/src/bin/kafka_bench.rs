@@ -10,21 +10,27 @@
 //!    (verdict received − event time). Uses `bucket_ms = 10` and no allowed
 //!    lateness: latency is bounded below by the bucket plus the lateness.
 //!
-//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules --timeout-s S --model-watch]`
+//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules --timeout-s S --model-watch --only broker|throughput|latency]`
+//!
+//! When the throughput phase times out, the error names what the service had
+//! read, the dead letters, the consumer lag and each worker's source state
+//! (paused, records released and read but unacknowledged, capability and
+//! acknowledgement frontier), which tells a stall in the graph from unread input.
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::ClientContext;
 use rdkafka::{Offset, TopicPartitionList};
 
 use sentinel_dataflow::{
@@ -140,17 +146,76 @@ fn event(i: usize, time_ms: i64) -> (String, Vec<u8>) {
     )
 }
 
-fn producer(brokers: &str) -> anyhow::Result<BaseProducer> {
+/// Counts the bench producer's failed deliveries: a message the broker did
+/// not take is not input the service could have lost.
+#[derive(Default)]
+struct Deliveries {
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut first) = self.first_error.lock() {
+                first.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+}
+
+/// The bench's producer.
+type BenchProducer = BaseProducer<Deliveries>;
+
+fn producer(brokers: &str) -> anyhow::Result<BenchProducer> {
     Ok(ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("linger.ms", "5")
         .set("batch.num.messages", "10000")
         .set("compression.type", "lz4")
         .set("queue.buffering.max.messages", "1000000")
-        .create()?)
+        .create_with_context(Deliveries::default())?)
 }
 
-fn send(p: &BaseProducer, topic: &str, k: &str, v: &[u8]) {
+/// Records in a topic (sum over partitions of high minus low watermark).
+fn topic_records(p: &BenchProducer, topic: &str, partitions: i32) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for part in 0..partitions {
+        let (low, high) = p
+            .client()
+            .fetch_watermarks(topic, part, Duration::from_secs(10))
+            .with_context(|| format!("watermarks of {topic}/{part}"))?;
+        n += usize::try_from(high - low).unwrap_or(0);
+    }
+    Ok(n)
+}
+
+/// After a flush: what the broker holds of the `sent` records, with a
+/// warning naming the failed deliveries when it is not all of them.
+fn delivered(p: &BenchProducer, topic: &str, sent: usize) -> anyhow::Result<usize> {
+    let held = topic_records(p, topic, 4)?;
+    let failed = p.context().failed.swap(0, Ordering::Relaxed);
+    if held != sent || failed > 0 {
+        let first = p
+            .context()
+            .first_error
+            .lock()
+            .ok()
+            .and_then(|mut e| e.take())
+            .unwrap_or_default();
+        eprintln!(
+            "warning: the broker holds {held} of the {sent} records sent to {topic} ({failed} delivery failures, first: {first}); the service is measured on what it holds"
+        );
+    }
+    Ok(held)
+}
+
+fn send(p: &BenchProducer, topic: &str, k: &str, v: &[u8]) {
     let mut rec = BaseRecord::to(topic).key(k).payload(v);
     loop {
         match p.send(rec) {
@@ -257,6 +322,7 @@ fn main() -> anyhow::Result<()> {
     // As `sentinel run`: models follow the registry through timestamped
     // updates, so the analysis waits for the control frontier.
     let mut model_watch = false;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -265,6 +331,7 @@ fn main() -> anyhow::Result<()> {
             "--rate" => rate = args.next().context("--rate R")?.parse()?,
             "--timeout-s" => timeout_s = args.next().context("--timeout-s S")?.parse()?,
             "--model-watch" => model_watch = true,
+            "--only" => only = Some(args.next().context("--only broker|throughput|latency")?),
             "--max-in-flight" => MAX_IN_FLIGHT.store(
                 args.next().context("--max-in-flight N")?.parse()?,
                 std::sync::atomic::Ordering::Relaxed,
@@ -303,33 +370,69 @@ fn main() -> anyhow::Result<()> {
         create_topic(broker.1, t, p)?;
     }
 
-    // 1. The broker alone, with the same payloads.
+    let phase = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let events: Vec<(String, Vec<u8>)> = (0..n)
         .map(|i| event(i, 1_767_225_600_000 + i as i64))
         .collect();
-    let bytes: usize = events.iter().map(|e| e.1.len()).sum();
     let p = producer(&brokers)?;
+    if phase("broker") {
+        broker_alone(&brokers, &p, &events)?;
+    }
+    if phase("throughput") {
+        throughput(&brokers, &p, &events, timeout_s, (&bundle, &services))?;
+    }
+    if phase("latency") {
+        latency(&brokers, n, rate, (&bundle, &services))?;
+    }
+    Ok(())
+}
+
+/// Phase 1: the broker alone, with the same payloads.
+fn broker_alone(
+    brokers: &str,
+    p: &BenchProducer,
+    events: &[(String, Vec<u8>)],
+) -> anyhow::Result<()> {
+    let n = events.len();
+    let bytes: usize = events.iter().map(|e| e.1.len()).sum();
     let start = Instant::now();
-    for (k, v) in &events {
-        send(&p, "bench.alone", k, v);
+    for (k, v) in events {
+        send(p, "bench.alone", k, v);
         p.poll(Duration::ZERO);
     }
     p.flush(Duration::from_secs(120))?;
     let produce = start.elapsed();
-    let consume = consume_all(&brokers, "bench.alone", 4, n)?;
+    let n = delivered(p, "bench.alone", n)?;
+    let consume = consume_all(brokers, "bench.alone", 4, n)?;
     println!(
         "broker alone: {n} events ({} bytes avg): produce {:.0} events/s, consume {:.0} events/s",
         bytes / n.max(1),
         n as f64 / produce.as_secs_f64(),
         n as f64 / consume.as_secs_f64()
     );
+    Ok(())
+}
 
-    // 2. Sentinel throughput over a backlog produced once the consumer group
-    //    has settled (so no input is read twice).
+/// The models and services the service runs with.
+type Analysis<'a> = (
+    &'a Arc<sentinel_models::ModelBundle>,
+    &'a sentinel_dataflow::GraphServices,
+);
+
+/// Phase 2: Sentinel throughput over a backlog produced once the consumer
+/// group has settled (so no input is read twice).
+fn throughput(
+    brokers: &str,
+    p: &BenchProducer,
+    events: &[(String, Vec<u8>)],
+    timeout_s: u64,
+    (bundle, services): Analysis<'_>,
+) -> anyhow::Result<()> {
+    let n = events.len();
     let shutdown = Arc::new(AtomicBool::new(false));
     let counters = Arc::new(Counters::default());
     let cfg = service_config(
-        &brokers,
+        brokers,
         "bench.in",
         "bench-throughput",
         1000,
@@ -340,11 +443,12 @@ fn main() -> anyhow::Result<()> {
     let c = counters.clone();
     let handle = std::thread::spawn(move || run_service(cfg, c));
     std::thread::sleep(Duration::from_secs(8));
-    for (k, v) in &events {
-        send(&p, "bench.in", k, v);
+    for (k, v) in events {
+        send(p, "bench.in", k, v);
         p.poll(Duration::ZERO);
     }
     p.flush(Duration::from_secs(120))?;
+    let n = delivered(p, "bench.in", n)?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while counters.records_in.load(Ordering::Relaxed) == 0 {
         if Instant::now() > deadline {
@@ -356,9 +460,13 @@ fn main() -> anyhow::Result<()> {
     while counters.verdicts.load(Ordering::Relaxed) < n as u64 {
         if start.elapsed() > Duration::from_secs(timeout_s) {
             bail!(
-                "only {} verdicts after {timeout_s} s ({} simulations so far)",
+                "only {} verdicts after {timeout_s} s ({} simulations so far); read {} records, {} dead letters; consumer lag {:?}; sources {:?}",
                 counters.verdicts.load(Ordering::Relaxed),
-                counters.simulations.load(Ordering::Relaxed)
+                counters.simulations.load(Ordering::Relaxed),
+                counters.records_in.load(Ordering::Relaxed),
+                counters.dead_total(),
+                counters.lag(),
+                counters.source_status()
             );
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -377,12 +485,20 @@ fn main() -> anyhow::Result<()> {
         drained.as_secs_f64(),
         counters.records_in.load(Ordering::Relaxed)
     );
+    Ok(())
+}
 
-    // 3. Latency at a fixed rate.
+/// Phase 3: latency at a fixed rate.
+fn latency(
+    brokers: &str,
+    n: usize,
+    rate: usize,
+    (bundle, services): Analysis<'_>,
+) -> anyhow::Result<()> {
     let shutdown = Arc::new(AtomicBool::new(false));
     let counters = Arc::new(Counters::default());
     let cfg = service_config(
-        &brokers,
+        brokers,
         "bench.latency",
         "bench-latency",
         10,
@@ -394,7 +510,7 @@ fn main() -> anyhow::Result<()> {
     let handle = std::thread::spawn(move || run_service(cfg, c));
     std::thread::sleep(Duration::from_secs(8)); // let the group settle
     let reader: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
+        .set("bootstrap.servers", brokers)
         .set("group.id", "bench-latency-reader")
         .set("fetch.wait.max.ms", "5")
         .create()?;
@@ -411,7 +527,7 @@ fn main() -> anyhow::Result<()> {
     let m = (rate * 10).min(n);
     let done = Arc::new(AtomicBool::new(false));
     let d = done.clone();
-    let b2 = brokers.clone();
+    let b2 = brokers.to_string();
     let prod = std::thread::spawn(move || -> anyhow::Result<()> {
         let p = producer(&b2)?;
         let start = Instant::now();
@@ -426,6 +542,7 @@ fn main() -> anyhow::Result<()> {
             p.poll(Duration::ZERO);
         }
         p.flush(Duration::from_secs(60))?;
+        delivered(&p, "bench.latency", m)?;
         d.store(true, Ordering::Relaxed);
         Ok(())
     });
