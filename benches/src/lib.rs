@@ -79,8 +79,15 @@ pub fn bench_models(kind: &str) -> anyhow::Result<std::sync::Arc<sentinel_models
 /// The services the bench graphs run with: with the full models, the
 /// threat-twin simulator and the benign-corpus rule guard, as `sentinel
 /// replay` runs them; with the rules alone, neither.
-pub fn bench_services(kind: &str) -> anyhow::Result<sentinel_dataflow::GraphServices> {
-    let simulator = bench_simulator(kind)?;
+///
+/// `outcome_cache`: whether the twins keep their outcomes. Benchmarks that
+/// run the same input several times turn it off, so that every run does
+/// the work instead of reusing the first run's outcomes.
+pub fn bench_services(
+    kind: &str,
+    outcome_cache: bool,
+) -> anyhow::Result<sentinel_dataflow::GraphServices> {
+    let simulator = bench_simulator(kind, outcome_cache)?;
     let rule_guard = if kind == "full" {
         Some(std::sync::Arc::new(
             sentinel_operators::rule_guard::RuleGuard::from_config(&Default::default())?,
@@ -97,14 +104,24 @@ pub fn bench_services(kind: &str) -> anyhow::Result<sentinel_dataflow::GraphServ
 
 /// The threat-twin simulator the bench graphs run with the full models
 /// (`None` with the rules alone, as `--no-simulate` would).
+/// `outcome_cache`: see [`bench_services`].
 pub fn bench_simulator(
     kind: &str,
+    outcome_cache: bool,
 ) -> anyhow::Result<Option<std::sync::Arc<sentinel_operators::simulate::Simulator>>> {
     if kind != "full" {
         return Ok(None);
     }
+    let defaults = sentinel_sandbox::SandboxConfig::default();
     let sandbox = sentinel_sandbox::Sandbox::new(
-        sentinel_sandbox::SandboxConfig::default(),
+        sentinel_sandbox::SandboxConfig {
+            result_cache_entries: if outcome_cache {
+                defaults.result_cache_entries
+            } else {
+                0
+            },
+            ..defaults
+        },
         std::sync::Arc::new(sentinel_schema::NoAudit),
     )?;
     let cache = std::path::PathBuf::from(concat!(

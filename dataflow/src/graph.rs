@@ -305,6 +305,10 @@ pub fn build_analysis<'scope>(
         for s in &sims {
             c.simulation(s.exploit, s.error.is_some());
         }
+        if let (Some(s), false) = (&simulator, sims.is_empty()) {
+            let stats = s.cache_stats();
+            c.simulation_cache(stats.hits, stats.misses);
+        }
         (v, sims)
     });
     let sim_results = verdicts

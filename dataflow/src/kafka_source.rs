@@ -106,6 +106,8 @@ impl ConsumerContext for SourceContext {
 
 struct PartState {
     watermark: PartitionWatermark,
+    /// The offset after the last message read, once one was.
+    next_offset: Option<i64>,
     /// Last message, or the assignment, whichever is newer.
     last_message: Instant,
 }
@@ -122,6 +124,8 @@ pub struct KafkaSourceState {
     no_partitions_since: Option<Instant>,
     /// Offsets stored so far (next offset per partition), for reporting.
     pub stored: BTreeMap<i32, i64>,
+    /// Offsets the broker's responses stepped over, since the start.
+    skipped: u64,
 }
 
 impl KafkaSourceState {
@@ -211,6 +215,7 @@ pub fn kafka_source<'scope>(
         paused: false,
         no_partitions_since: Some(Instant::now()),
         stored: BTreeMap::new(),
+        skipped: 0,
     }));
     let shared = state.clone();
     let worker = scope.index();
@@ -258,6 +263,7 @@ pub fn kafka_source<'scope>(
             for p in &assigned {
                 st.parts.entry(*p).or_insert_with(|| PartState {
                     watermark: PartitionWatermark::new(lateness),
+                    next_offset: None,
                     last_message: Instant::now(),
                 });
             }
@@ -279,6 +285,7 @@ pub fn kafka_source<'scope>(
             let now_time = *c.time();
             let mut out: BTreeMap<u64, Vec<Envelope>> = BTreeMap::new();
             let mut got = 0;
+            let mut skipped = 0u64;
             while got < settings.batch {
                 let Some(result) = st.consumer.poll(Duration::ZERO) else {
                     break;
@@ -301,9 +308,23 @@ pub fn kafka_source<'scope>(
                 let lateness = settings.allowed_lateness_ms;
                 let part = st.parts.entry(partition).or_insert_with(|| PartState {
                     watermark: PartitionWatermark::new(lateness),
+                    next_offset: None,
                     last_message: now,
                 });
                 part.last_message = now;
+                // Offsets the broker's responses stepped over: normal after
+                // compaction or transactions, a broker fault otherwise.
+                if let Some(expected) = part.next_offset.filter(|e| offset > *e) {
+                    skipped += (offset - expected) as u64;
+                    tracing::debug!(
+                        worker,
+                        partition,
+                        from = expected,
+                        to = offset,
+                        "offsets skipped"
+                    );
+                }
+                part.next_offset = Some(offset + 1);
                 let side_time = part
                     .watermark
                     .watermark()
@@ -353,6 +374,7 @@ pub fn kafka_source<'scope>(
                 output.session(&delayed).give_iterator(items.into_iter());
             }
 
+            st.skipped += skipped;
             // Offsets whose outputs are all delivered.
             let frontier = acked.with_frontier(|f| f.first().copied());
             let done = st.tracker.complete(frontier);
@@ -449,6 +471,7 @@ pub fn kafka_source<'scope>(
                     time: *c.time(),
                     acked: frontier,
                     partitions: st.parts.len(),
+                    skipped: st.skipped,
                 },
             );
             if got > 0 {

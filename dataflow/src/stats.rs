@@ -42,6 +42,10 @@ pub struct Counters {
     pub exploits_confirmed: AtomicU64,
     /// Of those, failures (timeout, fuel, trap, refused by the panic button).
     pub simulation_failures: AtomicU64,
+    /// Simulation outcomes served from the simulator's cache (running total).
+    pub simulation_cache_hits: AtomicU64,
+    /// Simulations actually run in the sandbox (running total).
+    pub simulation_cache_misses: AtomicU64,
     /// Verdicts by decision and label.
     by_outcome: Mutex<BTreeMap<(Decision, ThreatClass), u64>>,
     /// Dead letters by reason.
@@ -72,6 +76,9 @@ pub struct SourceStatus {
     pub acked: Option<u64>,
     /// Partitions assigned to the worker.
     pub partitions: usize,
+    /// Offsets the broker's responses stepped over (compaction,
+    /// transaction markers — or a broker fault).
+    pub skipped: u64,
 }
 
 /// Verdict statistics the learner reads.
@@ -200,6 +207,14 @@ impl Counters {
         if failed {
             self.simulation_failures.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Records the simulator's cache totals (they only grow).
+    pub fn simulation_cache(&self, hits: u64, misses: u64) {
+        self.simulation_cache_hits
+            .fetch_max(hits, Ordering::Relaxed);
+        self.simulation_cache_misses
+            .fetch_max(misses, Ordering::Relaxed);
     }
 
     /// Counts a rule by its policy status.

@@ -3,9 +3,13 @@
 //! [`SimResult`] records; confirmed exploits raise the confidence of the
 //! rules generated from them (see [`crate::rulegen::candidates_with_sims`]).
 
-use std::sync::Arc;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use sentinel_sandbox::guests::twin_name;
 use sentinel_sandbox::{GuestModule, Sandbox, Simulation};
@@ -40,19 +44,52 @@ impl Default for SimulateConfig {
     }
 }
 
-/// A sandbox with the twin guest loaded, shared by every worker.
-#[derive(Clone, Debug)]
+/// A sandbox with the twin guest loaded, shared by every worker, and the
+/// outcomes it has already computed.
 pub struct Simulator {
     /// The host.
     pub sandbox: Sandbox,
     /// The twin module (built-in, or a user module with the same ABI).
     pub module: GuestModule,
+    /// Deterministic outcomes by SHA-256 of (class, payload): see
+    /// `[sandbox] result_cache_entries`. A cryptographic hash, so that no
+    /// crafted payload can pass for another and borrow its outcome.
+    cache: Option<Mutex<lru::LruCache<[u8; 32], Simulation>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("module", &self.module.name())
+            .field("cache", &self.cache.is_some())
+            .finish()
+    }
+}
+
+/// Reuse of simulation outcomes since the simulator started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SimCacheStats {
+    /// Outcomes served from the cache.
+    pub hits: u64,
+    /// Simulations run (and kept when deterministic).
+    pub misses: u64,
 }
 
 impl Simulator {
-    /// A simulator running `module` in `sandbox`.
+    /// A simulator running `module` in `sandbox`, with the result cache the
+    /// sandbox's configuration asks for.
     pub fn new(sandbox: Sandbox, module: GuestModule) -> Arc<Simulator> {
-        Arc::new(Simulator { sandbox, module })
+        let cache = NonZeroUsize::new(sandbox.config().result_cache_entries)
+            .map(|n| Mutex::new(lru::LruCache::new(n)));
+        Arc::new(Simulator {
+            sandbox,
+            module,
+            cache,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        })
     }
 
     /// The twin name reported for `class` (`sql`, `xss`, ... for the
@@ -62,6 +99,50 @@ impl Simulator {
             twin_name(class).map(str::to_string)
         } else {
             twin_name(class).map(|_| self.module.name().to_string())
+        }
+    }
+
+    /// Runs `payload` as `class`, or returns the outcome of an earlier run
+    /// of the same input (with the lookup's own duration). While the panic
+    /// button is pressed nothing is served from the cache either.
+    pub fn simulate(&self, class: &str, payload: &[u8]) -> Simulation {
+        let Some(cache) = &self.cache else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return self.sandbox.simulate(&self.module, class, payload);
+        };
+        let t0 = Instant::now();
+        let mut h = Sha256::new();
+        h.update((class.len() as u64).to_le_bytes());
+        h.update(class.as_bytes());
+        h.update(payload);
+        let key: [u8; 32] = h.finalize().into();
+        if self.sandbox.armed() {
+            let cached = cache.lock().ok().and_then(|mut c| c.get(&key).cloned());
+            if let Some(mut sim) = cached {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                sim.duration = t0.elapsed();
+                return sim;
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let sim = self.sandbox.simulate(&self.module, class, payload);
+        let keep = match &sim.report {
+            Ok(_) => true,
+            Err(e) => e.is_deterministic(),
+        };
+        if keep {
+            if let Ok(mut c) = cache.lock() {
+                c.put(key, sim.clone());
+            }
+        }
+        sim
+    }
+
+    /// How often outcomes were reused.
+    pub fn cache_stats(&self) -> SimCacheStats {
+        SimCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
         }
     }
 }
@@ -149,9 +230,7 @@ pub fn simulate_verdict(sim: &Simulator, v: &Verdict, cfg: &SimulateConfig) -> V
         .into_iter()
         .filter_map(|f| {
             let twin = sim.twin_for(f.label.as_str())?;
-            let run = sim
-                .sandbox
-                .simulate(&sim.module, f.label.as_str(), f.raw.as_bytes());
+            let run = sim.simulate(f.label.as_str(), f.raw.as_bytes());
             Some(sim_result(v, f, &twin, &run, cfg))
         })
         .collect()

@@ -26,6 +26,13 @@ pub struct SandboxConfig {
     pub pool_slots: u32,
     /// Epoch tick, ms: how often running guests check the deadline and the panic button.
     pub tick_ms: u64,
+    /// Simulation outcomes kept for reuse, keyed by class and payload
+    /// (least recently used evicted; 0 turns the cache off). A payload seen
+    /// again — scanners and botnets repeat theirs — is not run again: the
+    /// outcome of the same module on the same input under the same limits
+    /// is deterministic. Outcomes that depend on the moment (deadline, panic
+    /// button, full pool) are never kept.
+    pub result_cache_entries: usize,
 }
 
 impl Default for SandboxConfig {
@@ -40,6 +47,7 @@ impl Default for SandboxConfig {
             max_output_bytes: 64 << 10,
             pool_slots: 128,
             tick_ms: 2,
+            result_cache_entries: 16_384,
         }
     }
 }

@@ -65,6 +65,20 @@ pub enum SimFailure {
 }
 
 impl SimFailure {
+    /// Whether the same module, input and limits always fail this way
+    /// (fuel, memory, table and stack limits, traps, size limits, ABI
+    /// breaks), as opposed to failures that depend on the moment: the
+    /// panic button, the wall-clock deadline, a full instance pool.
+    pub fn is_deterministic(&self) -> bool {
+        !matches!(
+            self,
+            SimFailure::Refused
+                | SimFailure::Interrupted
+                | SimFailure::Timeout(_)
+                | SimFailure::Instantiate(_)
+        )
+    }
+
     /// A short machine-readable kind (`timeout`, `fuel`, `memory`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -575,6 +589,11 @@ impl Sandbox {
             std::thread::yield_now();
         }
         Some(t0.elapsed())
+    }
+
+    /// False while the panic button is pressed (until re-armed).
+    pub fn armed(&self) -> bool {
+        self.control.armed()
     }
 
     /// Counts and state.

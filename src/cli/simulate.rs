@@ -100,10 +100,9 @@ fn open(
     data_dir: &Path,
     config: SandboxConfig,
     module: Option<&Path>,
-) -> anyhow::Result<Simulator> {
+) -> anyhow::Result<std::sync::Arc<Simulator>> {
     let audit = crate::sandbox_open::open_audit(data_dir)?;
-    let sim = crate::sandbox_open::open_simulator(data_dir, &config, module, audit, false)?;
-    Ok(Simulator::clone(&sim))
+    crate::sandbox_open::open_simulator(data_dir, &config, module, audit, false)
 }
 
 fn classes(class: Option<&str>) -> anyhow::Result<Vec<ThreatClass>> {

@@ -42,6 +42,10 @@ pub struct Metrics {
     pub aggregate_window_keys: IntGauge,
     /// `sentinel_consumer_lag{partition}`: messages behind the partition's end.
     pub consumer_lag: prometheus::IntGaugeVec,
+    /// `sentinel_source_offsets_skipped_total{worker}`: offsets the
+    /// broker's responses stepped over (compaction, transaction markers, or
+    /// a broker fault).
+    pub source_offsets_skipped: IntCounterVec,
     /// `sentinel_learning_dataset{part}`: the learner's dataset: labelled
     /// payloads per `label:<class>`, `pending` changes since the last
     /// training, `corpus_kept` and `corpus_overridden` samples.
@@ -238,6 +242,12 @@ impl Metrics {
             window_active_keys,
             aggregate_window_state_bytes,
             aggregate_window_keys,
+            source_offsets_skipped: counter_vec(
+                &r,
+                "sentinel_source_offsets_skipped_total",
+                "Offsets the broker's fetch responses stepped over, per worker (compaction, transaction markers, or a broker fault)",
+                &["worker"],
+            ),
             http_requests: counter_vec(
                 &r,
                 "sentinel_http_requests_total",

@@ -96,6 +96,14 @@ impl Sampler {
         m.simulations
             .with_label_values(&["no_exploit"])
             .inc_by(self.delta("sim:none", sims.saturating_sub(exploits + failed)));
+        for (status, n) in [
+            ("hit", c.simulation_cache_hits.load(Ordering::Relaxed)),
+            ("miss", c.simulation_cache_misses.load(Ordering::Relaxed)),
+        ] {
+            m.cache_hits
+                .with_label_values(&["simulation", status])
+                .inc_by(self.delta(&format!("simcache:{status}"), n));
+        }
         for (p, lag) in c.lag() {
             m.consumer_lag.with_label_values(&[&p.to_string()]).set(lag);
         }
@@ -119,6 +127,9 @@ impl Sampler {
             m.source_paused
                 .with_label_values(&[&w])
                 .set(i64::from(st.paused));
+            m.source_offsets_skipped
+                .with_label_values(&[&w])
+                .inc_by(self.delta(&format!("skipped:{w}"), st.skipped));
             for (state, n) in [("released", st.downstream), ("read", st.in_flight)] {
                 m.source_in_flight
                     .with_label_values(&[&w, state])
@@ -225,6 +236,7 @@ mod tests {
                 paused: true,
                 downstream: 9,
                 in_flight: 11,
+                skipped: 3,
                 ..Default::default()
             },
         );
@@ -242,6 +254,7 @@ mod tests {
             "sentinel_dead_letters_total{reason=\"invalid_json\"} 1",
             "sentinel_consumer_lag{partition=\"3\"} 42",
             "sentinel_source_paused{worker=\"1\"} 1",
+            "sentinel_source_offsets_skipped_total{worker=\"1\"} 3",
             "sentinel_source_in_flight{state=\"released\",worker=\"1\"} 9",
             "sentinel_source_in_flight{state=\"read\",worker=\"1\"} 11",
             "sentinel_watermark_delay_seconds ",

@@ -231,7 +231,9 @@ fn write_synthetic(path: &std::path::Path, n: usize, k: usize) -> anyhow::Result
         let c = i % k.max(1);
         let ip = format!("10.{}.{}.{}", c / 65_536 % 256, c / 256 % 256, c % 256);
         let target = if i % 20 == 19 {
-            "/products?id=1%27%20OR%20%271%27%3D%271&sort=price".to_string()
+            // Every attack its own payload: the twins' outcome cache never helps.
+            let k = i / 20;
+            format!("/products?id=1%27%20OR%20%27{k}%27%3D%27{k}&sort=price")
         } else {
             format!("/products?id={}&sort=price&page={}", i % 977, i % 7)
         };
@@ -277,7 +279,7 @@ fn main() -> anyhow::Result<()> {
         write_synthetic(&file, n, k)?;
     }
     let bundle = sentinel_benches::bench_models(&models)?;
-    let services = sentinel_benches::bench_services(&models)?;
+    let services = sentinel_benches::bench_services(&models, false)?;
     let graph = GraphConfig {
         bucket_ms: 1000,
         ..GraphConfig::default()

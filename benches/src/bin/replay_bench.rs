@@ -38,7 +38,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let bundle = sentinel_benches::bench_models(&models)?;
-    let services = sentinel_benches::bench_services(&models)?;
+    let services = sentinel_benches::bench_services(&models, false)?;
     println!(
         "replay-bench: {} ({} runs per worker count; models: {})",
         file.display(),

@@ -89,7 +89,7 @@ fn main() -> anyhow::Result<()> {
             f.write_all(b"\n")?;
         }
     }
-    let services = sentinel_benches::bench_services("full")?;
+    let services = sentinel_benches::bench_services("full", false)?;
     let guard = services.rule_guard.clone();
     let out = tmp.path().join("out");
     let t0 = Instant::now();
