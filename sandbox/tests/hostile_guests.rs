@@ -253,3 +253,46 @@ fn compiled_modules_are_cached_on_disk() {
         .collect();
     assert_eq!(loaded.len(), 3);
 }
+
+/// A guest that looks for what an earlier simulation left in its memory:
+/// it traps when the marker is there, then leaves one, in the part of the
+/// slot kept resident (reset with memset) and in the part beyond it (reset
+/// with madvise). Freed slots must come back zeroed either way.
+#[test]
+fn a_reused_slot_holds_nothing_of_the_previous_simulation() {
+    let body = format!(
+        r#"(if (i32.load (i32.const 8192)) (then unreachable))
+           (if (i32.load (i32.const 200000)) (then unreachable))
+           (i32.store (i32.const 8192) (i32.const 1))
+           (i32.store (i32.const 200000) (i32.const 1))
+           i64.const {}"#,
+        REPORT.len()
+    );
+    let memory = guest("", &body).replace(
+        "(memory (export \"memory\") 1)",
+        "(memory (export \"memory\") 4)",
+    );
+    let (sb, _) = sandbox(SandboxConfig {
+        pool_slots: 2,
+        // One page of 64 KiB kept resident: the marker at 8 KiB is zeroed by
+        // memset, the one at ~195 KiB by madvise.
+        memory_keep_resident_bytes: 64 << 10,
+        decommit_batch: 1,
+        ..small_limits()
+    });
+    let m = sb.load("marker", memory.as_bytes(), None).unwrap();
+    for i in 0..20 {
+        let sim = sb.simulate(&m, "sqli", b"x");
+        assert!(sim.report.is_ok(), "run {i}: {:?}", sim.report);
+    }
+    // The defaults too (decommits batched, 1 MiB kept resident).
+    let (sb, _) = sandbox(SandboxConfig {
+        pool_slots: 2,
+        ..small_limits()
+    });
+    let m = sb.load("marker", memory.as_bytes(), None).unwrap();
+    for i in 0..80 {
+        let sim = sb.simulate(&m, "sqli", b"x");
+        assert!(sim.report.is_ok(), "run {i}: {:?}", sim.report);
+    }
+}
