@@ -235,6 +235,22 @@ impl FeedbackDataset {
         v.into_iter().map(|(_, s)| s).collect()
     }
 
+    /// The labels the last candidate was not trained on (new or changed
+    /// since), in the order they were given: ground truth neither the
+    /// candidate nor the active model has seen.
+    pub fn pending_labels(&self) -> Vec<Sample> {
+        let pending = self.pending.borrow();
+        let mut v: Vec<(u64, Sample)> = self
+            .labels
+            .borrow()
+            .keys()
+            .filter(|(payload, _)| pending.contains_key(payload))
+            .map(|(payload, (seq, label))| (*seq, (payload.clone(), *label)))
+            .collect();
+        v.sort_unstable_by_key(|(seq, _)| *seq);
+        v.into_iter().map(|(_, s)| s).collect()
+    }
+
     /// Payloads whose label changed since the last training.
     pub fn pending(&self) -> usize {
         self.pending.borrow().len()
@@ -350,6 +366,10 @@ mod tests {
         d.add(&[fb(Some("<b onmouseover=x>"), ThreatClass::Benign)]);
         d.settle();
         assert_eq!(d.pending(), 1);
+        assert_eq!(
+            d.pending_labels(),
+            vec![("<b onmouseover=x>".to_string(), ThreatClass::Benign)]
+        );
         assert_eq!(
             d.labels().last(),
             Some(&("<b onmouseover=x>".to_string(), ThreatClass::Benign))

@@ -16,8 +16,10 @@ use std::time::Duration;
 use anyhow::Context;
 
 use sentinel_dataflow::{Counters, FeedbackDataset};
+use sentinel_models::classifier::PayloadClassifier;
 use sentinel_models::learning::{
-    judge_canary, psi, CanaryDecision, FeedbackStore, LearningConfig, ScoreHistogram, VersionStats,
+    check_labels, judge_canary, psi, CanaryDecision, FeedbackStore, LabelCheck, LearningConfig,
+    ScoreHistogram, VersionStats,
 };
 use sentinel_models::registry::Registry;
 use sentinel_schema::AuditHook;
@@ -46,6 +48,29 @@ struct Dataset {
     set: FeedbackDataset,
     /// Store records entered.
     loaded: usize,
+    /// Model versions loaded to check the canary against fresh labels.
+    classifiers: std::collections::BTreeMap<String, Arc<dyn PayloadClassifier>>,
+}
+
+impl Dataset {
+    /// A registered version as a classifier, loaded once.
+    fn classifier(
+        &mut self,
+        registry: &Registry,
+        version: &str,
+    ) -> anyhow::Result<Arc<dyn PayloadClassifier>> {
+        if let Some(c) = self.classifiers.get(version) {
+            return Ok(c.clone());
+        }
+        let c = sentinel_models::serving::load_version(registry, version)
+            .with_context(|| format!("loading {version} to check the canary"))?;
+        // Versions of finished canaries are not needed again.
+        if self.classifiers.len() >= 4 {
+            self.classifiers.clear();
+        }
+        self.classifiers.insert(version.to_string(), c.clone());
+        Ok(c)
+    }
 }
 
 /// Drift tracking over the cumulative score histogram.
@@ -133,6 +158,7 @@ impl Learner {
                 dataset.insert(Dataset {
                     set: FeedbackDataset::new(&corpus, &trained),
                     loaded: 0,
+                    classifiers: Default::default(),
                 })
             }
         };
@@ -180,7 +206,22 @@ impl Learner {
             };
             let a = since(&c.active, &c.active_start);
             let k = since(&c.version, &c.canary_start);
-            match judge_canary(&self.config.canary, a, k) {
+            // Ground truth neither model was trained on: the labels given
+            // since the candidate was trained.
+            let fresh = data.set.pending_labels();
+            let labels = if fresh.is_empty() {
+                LabelCheck::default()
+            } else {
+                let active_model = data.classifier(&registry, &c.active)?;
+                let canary_model = data.classifier(&registry, &c.version)?;
+                check_labels(
+                    active_model.as_ref(),
+                    canary_model.as_ref(),
+                    &fresh,
+                    self.config.canary.label_threshold,
+                )
+            };
+            match judge_canary(&self.config.canary, a, k, labels) {
                 CanaryDecision::Wait => {}
                 CanaryDecision::Promote => {
                     registry.promote(&c.version, 100.0, false)?;
@@ -196,7 +237,9 @@ impl Learner {
                         "model.promoted",
                         &c.version,
                         serde_json::json!({"canary_records": k.scored, "canary_flagged": k.flagged,
-                            "active_records": a.scored, "active_flagged": a.flagged, "previous": c.active}),
+                            "active_records": a.scored, "active_flagged": a.flagged, "previous": c.active,
+                            "labels_checked": labels.labels, "labels_contradicted_by_canary": labels.canary_wrong,
+                            "labels_contradicted_by_active": labels.active_wrong}),
                     );
                     st.canary = None;
                     st.save(&self.data_dir)?;
@@ -208,7 +251,9 @@ impl Learner {
                         "learner",
                         "model.canary_rolled_back",
                         &c.version,
-                        serde_json::json!({"reason": why}),
+                        serde_json::json!({"reason": why, "labels_checked": labels.labels,
+                            "labels_contradicted_by_canary": labels.canary_wrong,
+                            "labels_contradicted_by_active": labels.active_wrong}),
                     );
                     st.canary = None;
                     st.save(&self.data_dir)?;
@@ -289,6 +334,76 @@ impl Learner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sentinel_schema::{Feedback, FeedbackKind, ThreatClass};
+
+    fn label(payload: &str, kind: FeedbackKind, label: ThreatClass, analyst: &str) -> Feedback {
+        Feedback {
+            evidence_id: format!("e-{payload}"),
+            kind,
+            label,
+            payload: Some(payload.into()),
+            analyst: analyst.into(),
+            note: None,
+            time_ms: 1,
+        }
+    }
+
+    /// Analyst A reports three searches as false positives; the learner
+    /// trains a candidate that passes its gate and starts a canary. Before
+    /// the canary has scored any traffic, analyst B labels the same three
+    /// searches as command injection: the candidate contradicts all three
+    /// fresh labels, the active model none, and the canary is rolled back.
+    #[test]
+    fn labels_given_during_a_canary_roll_a_worse_candidate_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        sentinel_models::serving::ensure_default_model(&registry, |_| {}).unwrap();
+        let active = registry.state().unwrap().active.unwrap();
+        let mut config = LearningConfig {
+            enabled: true,
+            ..LearningConfig::default()
+        };
+        config.retrain.after_labels = 3;
+        config.canary.min_records = 1_000_000; // traffic alone would never decide
+        config.canary.min_labels = 3;
+        let mut learner = Learner {
+            data_dir: dir.path().to_path_buf(),
+            config,
+            counters: Arc::new(Counters::default()),
+            audit: Arc::new(sentinel_schema::NoAudit),
+            intake: None,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let searches = [
+            "ls -la tips and tricks",
+            "ls -la explained for beginners",
+            "ls -la output columns",
+        ];
+        let store = FeedbackStore::open(dir.path());
+        let reports: Vec<Feedback> = searches
+            .iter()
+            .map(|p| label(p, FeedbackKind::FalsePositive, ThreatClass::Benign, "a"))
+            .collect();
+        store.append(&reports).unwrap();
+        let (mut drift, mut dataset) = (Drift::default(), None);
+        learner.tick(&mut drift, &mut dataset).unwrap();
+        let canary = registry.state().unwrap().canary.expect("a canary started");
+        assert_ne!(canary.version, active);
+        // Nothing new: the canary waits for traffic.
+        learner.tick(&mut drift, &mut dataset).unwrap();
+        assert!(registry.state().unwrap().canary.is_some());
+
+        let overruled: Vec<Feedback> = searches
+            .iter()
+            .map(|p| label(p, FeedbackKind::Label, ThreatClass::Cmdi, "b"))
+            .collect();
+        store.append(&overruled).unwrap();
+        learner.tick(&mut drift, &mut dataset).unwrap();
+        let state = registry.state().unwrap();
+        assert!(state.canary.is_none(), "{state:?}");
+        assert_eq!(state.active.as_deref(), Some(active.as_str()));
+        assert!(LearnerState::load(dir.path()).unwrap().canary.is_none());
+    }
 
     fn hist(low: u64, high: u64) -> ScoreHistogram {
         let mut h = ScoreHistogram::default();

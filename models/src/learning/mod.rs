@@ -7,7 +7,10 @@ mod drift;
 mod store;
 mod trigger;
 
-pub use canary::{judge_canary, CanaryDecision, CanaryPolicy, VersionStats};
+pub use canary::{
+    check_labels, contradicted, judge_canary, CanaryDecision, CanaryPolicy, LabelCheck,
+    VersionStats,
+};
 pub use drift::{psi, ScoreHistogram, SCORE_BINS};
 pub use store::{feedback_samples, FeedbackStore, FeedbackStoreError};
 pub use trigger::{RetrainPolicy, RetrainReason};
