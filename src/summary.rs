@@ -115,7 +115,7 @@ pub fn write_replay_summary(
     let sims = c.simulations.load(Ordering::Relaxed);
     if sims > 0 {
         let mut t = table(&["threat-twin simulations", "count"]);
-        t.add_row(vec![Cell::new("run"), num(sims)]);
+        t.add_row(vec![Cell::new("payloads simulated"), num(sims)]);
         t.add_row(vec![
             Cell::new("exploit confirmed"),
             num(c.exploits_confirmed.load(Ordering::Relaxed)),
@@ -124,6 +124,13 @@ pub fn write_replay_summary(
             Cell::new("failed (limit, trap, refused)"),
             num(c.simulation_failures.load(Ordering::Relaxed)),
         ]);
+        let reused = c.simulation_cache_hits.load(Ordering::Relaxed);
+        if reused > 0 {
+            t.add_row(vec![
+                Cell::new("outcome reused (payload seen before)"),
+                num(reused),
+            ]);
+        }
         writeln!(w, "{t}")?;
     }
     let mut t = table(&["output", "records"]);
