@@ -405,3 +405,41 @@ fn a_flood_spread_over_a_prefix_is_seen() {
     }
     assert!(outputs[0] == outputs[1], "1 and 2 workers differ");
 }
+
+#[test]
+fn the_twins_outcome_cache_changes_no_output() {
+    // The sample repeats attack payloads: with the cache (the default) most
+    // outcomes are reused; without it every one is simulated anew.
+    let cfg = tempfile::tempdir().unwrap();
+    let off = cfg.path().join("no-cache.toml");
+    std::fs::write(&off, "[sandbox]\nresult_cache_entries = 0\n").unwrap();
+    let cached = tempfile::tempdir().unwrap();
+    let summary = ok(sentinel(&[
+        "replay",
+        "--workers",
+        "2",
+        "--out",
+        cached.path().to_str().unwrap(),
+        "examples/sample.jsonl",
+    ]));
+    assert!(summary.contains("outcome reused"), "{summary}");
+    let fresh = replay(
+        &["examples/sample.jsonl"],
+        2,
+        &["--config", off.to_str().unwrap()],
+    );
+    assert!(!jsonl(&fresh.path().join("sim_results.jsonl")).is_empty());
+    for f in [
+        "verdicts.jsonl",
+        "rules.jsonl",
+        "rules.conf",
+        "evidence_ready.jsonl",
+        "sim_results.jsonl",
+    ] {
+        assert_eq!(
+            std::fs::read(cached.path().join(f)).unwrap(),
+            std::fs::read(fresh.path().join(f)).unwrap(),
+            "{f} differs with the outcome cache off"
+        );
+    }
+}
