@@ -272,27 +272,33 @@ fn a_reused_slot_holds_nothing_of_the_previous_simulation() {
         "(memory (export \"memory\") 1)",
         "(memory (export \"memory\") 4)",
     );
-    let (sb, _) = sandbox(SandboxConfig {
-        pool_slots: 2,
+    let configs = [
         // One page of 64 KiB kept resident: the marker at 8 KiB is zeroed by
         // memset, the one at ~195 KiB by madvise.
-        memory_keep_resident_bytes: 64 << 10,
-        decommit_batch: 1,
-        ..small_limits()
-    });
-    let m = sb.load("marker", memory.as_bytes(), None).unwrap();
-    for i in 0..20 {
-        let sim = sb.simulate(&m, "sqli", b"x");
-        assert!(sim.report.is_ok(), "run {i}: {:?}", sim.report);
-    }
-    // The defaults too (decommits batched, 1 MiB kept resident).
-    let (sb, _) = sandbox(SandboxConfig {
-        pool_slots: 2,
-        ..small_limits()
-    });
-    let m = sb.load("marker", memory.as_bytes(), None).unwrap();
-    for i in 0..80 {
-        let sim = sb.simulate(&m, "sqli", b"x");
-        assert!(sim.report.is_ok(), "run {i}: {:?}", sim.report);
+        (
+            SandboxConfig {
+                pool_slots: 2,
+                memory_keep_resident_bytes: 64 << 10,
+                decommit_batch: 1,
+                ..small_limits()
+            },
+            20,
+        ),
+        // The defaults too (decommits batched, 1 MiB kept resident).
+        (
+            SandboxConfig {
+                pool_slots: 2,
+                ..small_limits()
+            },
+            80,
+        ),
+    ];
+    for (config, runs) in configs {
+        let (sb, _) = sandbox(config);
+        let m = sb.load("marker", memory.as_bytes(), None).unwrap();
+        for i in 0..runs {
+            let sim = sb.simulate(&m, "sqli", b"x");
+            assert!(sim.report.is_ok(), "run {i}: {:?}", sim.report);
+        }
     }
 }

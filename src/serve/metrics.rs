@@ -75,6 +75,12 @@ fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCoun
     c
 }
 
+fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::IntGaugeVec {
+    let g = prometheus::IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
 impl Metrics {
     /// Registers every metric.
     pub fn new() -> Metrics {
@@ -147,43 +153,30 @@ impl Metrics {
         .expect("valid");
         r.register(Box::new(aggregate_window_keys.clone()))
             .expect("unique metric");
-        let consumer_lag = prometheus::IntGaugeVec::new(
-            Opts::new("sentinel_consumer_lag", "Kafka consumer lag per partition"),
+        let consumer_lag = gauge_vec(
+            &r,
+            "sentinel_consumer_lag",
+            "Kafka consumer lag per partition",
             &["partition"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(consumer_lag.clone()))
-            .expect("unique metric");
-        let learning_dataset = prometheus::IntGaugeVec::new(
-            Opts::new(
-                "sentinel_learning_dataset",
-                "The learner's differential dataset: labelled payloads (part label:<class>), pending changes since the last training, corpus samples kept and overridden by analysts",
-            ),
+        );
+        let learning_dataset = gauge_vec(
+            &r,
+            "sentinel_learning_dataset",
+            "The learner's differential dataset: labelled payloads (part label:<class>), pending changes since the last training, corpus samples kept and overridden by analysts",
             &["part"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(learning_dataset.clone()))
-            .expect("unique metric");
-        let source_paused = prometheus::IntGaugeVec::new(
-            Opts::new(
-                "sentinel_source_paused",
-                "1 while a worker's Kafka partitions are paused for backpressure",
-            ),
+        );
+        let source_paused = gauge_vec(
+            &r,
+            "sentinel_source_paused",
+            "1 while a worker's Kafka partitions are paused for backpressure",
             &["worker"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(source_paused.clone()))
-            .expect("unique metric");
-        let source_in_flight = prometheus::IntGaugeVec::new(
-            Opts::new(
-                "sentinel_source_in_flight",
-                "Records a worker's Kafka source has read and the sinks have not acknowledged (state: released to the graph, or read in all)",
-            ),
+        );
+        let source_in_flight = gauge_vec(
+            &r,
+            "sentinel_source_in_flight",
+            "Records a worker's Kafka source has read and the sinks have not acknowledged (state: released to the graph, or read in all)",
             &["worker", "state"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(source_in_flight.clone()))
-            .expect("unique metric");
+        );
         let watermark_delay = prometheus::Gauge::new(
             "sentinel_watermark_delay_seconds",
             "Wall clock minus the least source watermark (event time)",
