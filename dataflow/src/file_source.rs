@@ -5,6 +5,9 @@
 //! has one per recorded partition, and its events keep their live
 //! provenance); the worker's capability follows the least watermark of its
 //! open partitions, so a window closes only when every one has moved past it.
+//!
+//! Raw HTTP requests are parsed by the worker that analyzes them (see
+//! [`crate::deferred_decode`]); other formats are decoded here.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,8 +22,9 @@ use sentinel_operators::dead_letter::dead_letter;
 use sentinel_operators::validate::{validate, ValidationLimits};
 use sentinel_schema::Provenance;
 use sentinel_sources::decode::record::Origin;
-use sentinel_sources::{FileSource, SourceItem, SourceOptions};
+use sentinel_sources::{FileSource, SourceItem, SourceOptions, SourceRecord};
 
+use crate::deferred_decode::{decode_deferred, FrameInFlight, SourceRecord as Out};
 use crate::pacing::{Pacer, Speed};
 use crate::watermark::{bucket, PartitionWatermark};
 use crate::{Counters, Envelope};
@@ -70,7 +74,7 @@ struct Partition {
     watermarks: BTreeMap<i32, PartitionWatermark>,
     lateness: i64,
     pacer: Pacer,
-    pending: Option<SourceItem>,
+    pending: Option<SourceRecord>,
     consumed: Option<Arc<AtomicU64>>,
     reported_bytes: u64,
     last_offset: u64,
@@ -123,14 +127,28 @@ fn provenance_of(name: &str, offset: u64, origin: Option<Origin>) -> (i32, Prove
     }
 }
 
-/// Builds the file source for this worker's share of `inputs`.
+/// Builds the file source for this worker's share of `inputs`; raw HTTP
+/// requests are parsed on the worker `route` sends their provenance to.
 pub fn file_source<'scope>(
     scope: Scope<'scope, u64>,
     inputs: &[FileInput],
     settings: SourceSettings,
     counters: Arc<Counters>,
     errors: Arc<Mutex<Vec<String>>>,
+    route: fn(&Provenance) -> u64,
 ) -> StreamVec<'scope, u64, Envelope> {
+    let records = read_files(scope, inputs, settings, counters, errors);
+    decode_deferred(records, settings.validation, route)
+}
+
+/// Reads this worker's share of `inputs`.
+fn read_files<'scope>(
+    scope: Scope<'scope, u64>,
+    inputs: &[FileInput],
+    settings: SourceSettings,
+    counters: Arc<Counters>,
+    errors: Arc<Mutex<Vec<String>>>,
+) -> StreamVec<'scope, u64, Out> {
     let (index, peers) = (scope.index(), scope.peers());
     let mine: Vec<FileInput> = inputs
         .iter()
@@ -161,7 +179,7 @@ pub fn file_source<'scope>(
                 return;
             };
             let now_time = *c.time();
-            let mut out: BTreeMap<u64, Vec<Envelope>> = BTreeMap::new();
+            let mut out: BTreeMap<u64, Vec<Out>> = BTreeMap::new();
             let mut wait: Option<Duration> = None;
             let now = Instant::now();
             for p in parts.iter_mut().filter(|p| !p.done) {
@@ -183,20 +201,61 @@ pub fn file_source<'scope>(
                 for _ in 0..settings.batch {
                     let item = match p.pending.take() {
                         Some(i) => Some(i),
-                        None => p.reader.as_mut().and_then(|r| r.next_item()),
+                        None => p.reader.as_mut().and_then(|r| r.next_record(true)),
                     };
                     let Some(item) = item else {
                         p.done = true;
                         break;
                     };
-                    if let SourceItem::Event { event, .. } = &item {
-                        if let Some(d) = p.pacer.wait_for(event.event_time_ms, now) {
+                    let event_time = match &item {
+                        SourceRecord::Item(SourceItem::Event { event, .. }) => {
+                            Some(event.event_time_ms)
+                        }
+                        SourceRecord::Deferred(f) => Some(f.event_time_ms),
+                        SourceRecord::Item(SourceItem::Bad { .. }) => None,
+                    };
+                    if let Some(t) = event_time {
+                        if let Some(d) = p.pacer.wait_for(t, now) {
                             wait = Some(wait.map_or(d, |w: Duration| w.min(d)));
                             p.pending = Some(item);
                             break;
                         }
                     }
                     counters.records_in.fetch_add(1, Ordering::Relaxed);
+                    let item = match item {
+                        SourceRecord::Item(item) => item,
+                        SourceRecord::Deferred(frame) => {
+                            // Its time is known: place it like an event
+                            // (its watermark moves), and send it at the
+                            // dead-letter timestamp, never later than its
+                            // own; it is parsed where it is analyzed.
+                            p.last_offset = frame.offset;
+                            let (part, provenance) =
+                                provenance_of(&p.input.name, frame.offset, None);
+                            let wm_time = p.side_time(part, now_time, settings.bucket_ms);
+                            let t = frame.event_time_ms;
+                            let lateness = p.lateness;
+                            let late = p
+                                .watermarks
+                                .entry(part)
+                                .or_insert_with(|| PartitionWatermark::new(lateness))
+                                .observe(t);
+                            let event_timestamp = if late {
+                                wm_time
+                            } else {
+                                bucket(t, settings.bucket_ms).max(now_time)
+                            };
+                            out.entry(wm_time).or_default().push(Out::Frame(Box::new(
+                                FrameInFlight {
+                                    frame,
+                                    provenance,
+                                    late,
+                                    event_timestamp,
+                                },
+                            )));
+                            continue;
+                        }
+                    };
                     match item {
                         SourceItem::Event {
                             offset,
@@ -211,9 +270,9 @@ pub fn file_source<'scope>(
                                 let len = raw.len() as u64;
                                 out.entry(wm_time)
                                     .or_default()
-                                    .push(Envelope::Dead(Box::new(dead_letter(
+                                    .push(Out::Ready(Envelope::Dead(Box::new(dead_letter(
                                         &e, &raw, len, provenance,
-                                    ))));
+                                    )))));
                                 continue;
                             }
                             let t = event.event_time_ms;
@@ -228,12 +287,14 @@ pub fn file_source<'scope>(
                             } else {
                                 bucket(t, settings.bucket_ms).max(now_time)
                             };
-                            out.entry(time).or_default().push(Envelope::Event {
-                                event,
-                                provenance,
-                                late,
-                                verified: false,
-                            });
+                            out.entry(time)
+                                .or_default()
+                                .push(Out::Ready(Envelope::Event {
+                                    event,
+                                    provenance,
+                                    late,
+                                    verified: false,
+                                }));
                         }
                         SourceItem::Bad {
                             offset,
@@ -251,12 +312,12 @@ pub fn file_source<'scope>(
                             let (part, provenance) = provenance_of(&p.input.name, offset, origin);
                             out.entry(p.side_time(part, now_time, settings.bucket_ms))
                                 .or_default()
-                                .push(Envelope::Dead(Box::new(dead_letter(
+                                .push(Out::Ready(Envelope::Dead(Box::new(dead_letter(
                                     &error,
                                     &original,
                                     original_len,
                                     provenance,
-                                ))));
+                                )))));
                         }
                     }
                 }
@@ -294,4 +355,102 @@ pub fn file_source<'scope>(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sentinel_sources::{InputFormat, SyntheticClock};
+    use timely::dataflow::operators::Inspect;
+
+    /// What came out of the source: timestamp, offset, event time (`None`
+    /// for a dead letter).
+    type Emitted = (u64, u64, Option<i64>);
+
+    fn read(path: &std::path::Path, settings: SourceSettings) -> Vec<Emitted> {
+        let input = FileInput {
+            path: path.to_path_buf(),
+            name: "requests.http".into(),
+            options: SourceOptions {
+                format: Some(InputFormat::RawHttp),
+                ..SourceOptions::default()
+            },
+        };
+        let mut out = timely::execute_directly(move |worker| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            worker.dataflow::<u64, _, _>(|scope| {
+                file_source(
+                    scope,
+                    &[input],
+                    settings,
+                    Arc::new(Counters::default()),
+                    Arc::default(),
+                    |p| p.offset,
+                )
+                .inspect_core(move |batch| {
+                    let Ok((stamp, data)) = batch else {
+                        return;
+                    };
+                    let t = stamp.iter().copied().min().unwrap_or_default();
+                    for e in data {
+                        let _ = tx.send(match e {
+                            Envelope::Event {
+                                event, provenance, ..
+                            } => (t, provenance.offset, Some(event.event_time_ms)),
+                            Envelope::Dead(d) => (t, d.provenance.offset, None),
+                        });
+                    }
+                });
+            });
+            rx
+        })
+        .try_iter()
+        .collect::<Vec<_>>();
+        out.sort_by_key(|e| e.1);
+        out
+    }
+
+    #[test]
+    fn raw_http_requests_parsed_downstream_keep_their_timestamps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.http");
+        let mut data = Vec::new();
+        for i in 0..40 {
+            if i == 17 {
+                data.extend_from_slice(b"this line is not an HTTP request\r\n\r\n");
+            } else {
+                data.extend_from_slice(
+                    format!("GET http://shop.example/item?id={i} HTTP/1.1\r\nHost: shop.example\r\n\r\n")
+                        .as_bytes(),
+                );
+            }
+        }
+        std::fs::write(&path, &data).unwrap();
+        // 10 ms between requests, 50 ms buckets, no lateness: a bucket
+        // every five requests.
+        let settings = SourceSettings {
+            bucket_ms: 50,
+            allowed_lateness_ms: 0,
+            ..SourceSettings::default()
+        };
+        let emitted = read(&path, settings);
+        assert_eq!(emitted.len(), 40);
+        let clock = SyntheticClock::default();
+        for (t, offset, event_time) in emitted {
+            let own = bucket(clock.time_of(offset), 50);
+            match event_time {
+                // An event at its own bucket.
+                Some(time) => {
+                    assert_eq!(time, clock.time_of(offset));
+                    assert_eq!(t, own, "request {offset}");
+                }
+                // The dead letter at the watermark's bucket: the previous
+                // request's time.
+                None => {
+                    assert_eq!(offset, 17);
+                    assert_eq!(t, bucket(clock.time_of(16), 50));
+                }
+            }
+        }
+    }
 }

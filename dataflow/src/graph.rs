@@ -81,11 +81,12 @@ pub type SinkWriter = Box<dyn FnMut(Vec<(SortKey, Vec<u8>)>, bool)>;
 /// whether it is late, whether its package was verified.
 type EventInFlight = (Box<EvidenceEvent>, Provenance, bool, bool);
 
-/// Creates the writer of each output kind on a worker. Writers are called
-/// on worker 0 only, with ordered batches, and once more with `done = true`.
+/// Creates the writer of each output kind. A kind's writer exists on one
+/// worker only (see [`GraphOutputs::write_ordered`]); it gets ordered
+/// batches, and once more an empty one with `done = true`.
 pub trait SinkFactory: Send + Sync {
     /// The writer for `kind`.
-    fn writer(&self, worker: usize, kind: OutputKind) -> SinkWriter;
+    fn writer(&self, kind: OutputKind) -> SinkWriter;
 }
 
 fn key(p: &Provenance, event_time_ms: i64, sub: u32) -> SortKey {
@@ -103,8 +104,9 @@ fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
-/// Spreads records over workers by their provenance (load balance for the stateless stage).
-fn spread(p: &Provenance) -> u64 {
+/// Spreads records over workers by their provenance (load balance for the
+/// stateless stage; raw HTTP requests are parsed where it sends them).
+pub(crate) fn spread(p: &Provenance) -> u64 {
     p.offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ sentinel_operators::timely_ops::route(&p.source)
 }
 
@@ -146,13 +148,22 @@ impl<'scope> GraphOutputs<'scope> {
         ]
     }
 
-    /// Writes every output through ordered sinks on worker 0 (files).
-    pub fn write_ordered(self, sinks: &dyn SinkFactory, worker: usize) {
-        for (kind, stream) in self.into_streams() {
-            let writer = sinks.writer(worker, kind);
+    /// Writes every output through ordered sinks (files). The kinds are
+    /// dealt over the first `writers` workers (this process's, in a
+    /// cluster: the files are written where the run was started), so that
+    /// no single worker writes everything: with two workers, evidence-ready
+    /// records are written by worker 1 and verdicts by worker 0.
+    pub fn write_ordered(self, sinks: &dyn SinkFactory, worker: usize, writers: usize) {
+        for (i, (kind, stream)) in self.into_streams().into_iter().enumerate() {
+            let writer_worker = i % writers.max(1);
+            let writer: SinkWriter = if worker == writer_worker {
+                sinks.writer(kind)
+            } else {
+                Box::new(|_, _| {})
+            };
             stream
                 .map(|(k, r)| (k, r.value))
-                .ordered_sink(kind.file_name(), writer);
+                .ordered_sink(kind.file_name(), writer_worker, writer);
         }
     }
 }
@@ -216,7 +227,14 @@ pub fn build_analysis<'scope>(
         explain: config.infer.explain.on(),
         ..config.analyze
     };
-    let analyzer = EventAnalyzer::new(analyze_config, models, enrichment);
+    // One payload memo per process: a value is scored once, whichever
+    // worker sees it.
+    let analyzer = EventAnalyzer::sharing(
+        analyze_config,
+        models,
+        enrichment,
+        counters.payload_memos.clone(),
+    );
     let exchanged = events
         .map(Wire)
         .exchange(|w: &Wire<EventInFlight>| spread(&w.0 .1));

@@ -4,18 +4,21 @@
 //!
 //! ```text
 //! file source (per worker, event-time watermark per file)
+//!   ├─ raw HTTP frames ─► exchange (spread) ─► parse + validate ─► (joins the events)
 //!   ├─ dead letters ───────────────────────────────────────────────► dead_letters
 //!   └─ events ─► exchange (spread) ─► analyze ─┬─► evidence_ready ───► evidence_ready
 //!                                              └─► exchange (client key) ─► window + infer ─► verdicts
 //!                                                                            └─► rulegen ─► exchange (worker 0) ─► policy ─► rules
 //! ```
 //!
-//! Every sink is an ordered sink on worker 0, so output files are
-//! byte-identical for any worker count.
+//! Every file sink is an ordered sink on one worker (the kinds are dealt
+//! over the workers), so output files are byte-identical for any worker
+//! count.
 
 #![warn(missing_docs)]
 
 mod cluster;
+mod deferred_decode;
 mod envelope;
 mod feedback_dataset;
 mod file_source;

@@ -14,7 +14,7 @@ use sentinel_sinks::{
 };
 
 use crate::file_source::file_source;
-use crate::graph::SinkWriter;
+use crate::graph::{spread, SinkWriter};
 use crate::package_stage::verify_packages;
 use crate::{
     build_analysis, Counters, FileInput, GraphConfig, GraphServices, SinkFactory, SourceSettings,
@@ -59,8 +59,9 @@ pub struct ReplaySummary {
     pub errors: Vec<String>,
 }
 
-/// Writes ordered batches to the output directory's JSONL files (worker 0
-/// only) and, for rules, the ModSecurity `rules.conf` at the end.
+/// Writes ordered batches to the output directory's JSONL files (each kind
+/// on its writing worker) and, for rules, the ModSecurity `rules.conf` at
+/// the end.
 struct FileSinks {
     dir: OutputDir,
     rules_dir: Option<RulesDir>,
@@ -69,10 +70,7 @@ struct FileSinks {
 }
 
 impl SinkFactory for FileSinks {
-    fn writer(&self, worker: usize, kind: OutputKind) -> SinkWriter {
-        if worker != 0 {
-            return Box::new(|_, _| {});
-        }
+    fn writer(&self, kind: OutputKind) -> SinkWriter {
         let failures = self.failures.clone();
         let written = self.written.clone();
         let fail = move |what: String| {
@@ -178,6 +176,8 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
     let inputs = Arc::new(config.inputs.clone());
     let worker_counters = counters.clone();
     let worker_errors = errors.clone();
+    // Outputs are written by the first process's workers (0..workers).
+    let local_workers = config.workers;
     let guards = timely::execute(
         crate::timely_config(config.workers, config.cluster.as_ref()),
         move |worker| {
@@ -190,8 +190,14 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
             let enrichment = config.enrichment.clone();
             let services = config.services.clone();
             worker.dataflow::<u64, _, _>(|scope| {
-                let envelopes =
-                    file_source(scope, &inputs, config.source, counters.clone(), errors);
+                let envelopes = file_source(
+                    scope,
+                    &inputs,
+                    config.source,
+                    counters.clone(),
+                    errors,
+                    spread,
+                );
                 let envelopes =
                     verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
                 build_analysis(
@@ -202,7 +208,7 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
                     services,
                     counters,
                 )
-                .write_ordered(sinks.as_ref(), index);
+                .write_ordered(sinks.as_ref(), index, local_workers);
             });
             while worker.has_dataflows() {
                 worker.step_or_park(Some(Duration::from_millis(50)));

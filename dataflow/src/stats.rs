@@ -54,6 +54,9 @@ pub struct Counters {
     rules: Mutex<BTreeMap<RuleStatus, u64>>,
     /// Window gauges.
     pub window: Arc<WindowGauges>,
+    /// The payload memos the run's analyzers share (one per process), with
+    /// their hit counts.
+    pub payload_memos: Arc<sentinel_operators::payload_memo::PayloadMemos>,
     /// What the learner reads: per-version counts and the score histogram
     /// (one lock per verdict for both).
     learning: Mutex<LearningStats>,

@@ -4,10 +4,14 @@
 //! generation fills up it becomes the old one and the previous old one is
 //! dropped. Memory is bounded by `2 × capacity` entries and there is no
 //! per-access bookkeeping, which keeps the hot path cheap.
+//!
+//! [`SharedMemo`] is the same cache for several threads: sharded by key
+//! hash, one lock per shard.
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
+use std::sync::Mutex;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 /// A two-generation memo cache.
 #[derive(Debug)]
@@ -70,6 +74,62 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoCache<K, V> {
     }
 }
 
+/// Shards of a [`SharedMemo`]: enough that a handful of threads rarely
+/// wait for one another.
+const SHARDS: usize = 16;
+
+/// A [`MemoCache`] shared by threads: the key's hash picks one of 16
+/// shards, each behind its own lock (held for one lookup or insert).
+#[derive(Debug)]
+pub struct SharedMemo<K, V> {
+    shards: Vec<Mutex<MemoCache<K, V>>>,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> SharedMemo<K, V> {
+    /// A cache holding about `capacity` recent entries in all (at most
+    /// twice that).
+    pub fn new(capacity: usize) -> Self {
+        let per_shard = capacity.div_ceil(SHARDS).max(1);
+        SharedMemo {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(MemoCache::new(per_shard)))
+                .collect(),
+        }
+    }
+
+    fn shard(&self, key: &K) -> &Mutex<MemoCache<K, V>> {
+        // The high bits: FxHash's low bits are weak for small integers.
+        let i = (FxBuildHasher.hash_one(key) >> 59) as usize % SHARDS;
+        &self.shards[i]
+    }
+
+    /// The cached value, promoting it (`None` also when the shard's lock
+    /// was poisoned: the caller computes the value again).
+    pub fn get(&self, key: &K) -> Option<V> {
+        self.shard(key).lock().ok()?.get(key)
+    }
+
+    /// Inserts a value.
+    pub fn insert(&self, key: K, value: V) {
+        if let Ok(mut shard) = self.shard(&key).lock() {
+            shard.insert(key, value);
+        }
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .filter_map(|s| s.lock().ok().map(|s| s.len()))
+            .sum()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +146,38 @@ mod tests {
         assert_eq!(c.get(&2), None);
         assert_eq!(c.get(&1), Some("a"));
         assert_eq!(c.stats(), (2, 1));
+    }
+
+    #[test]
+    fn shared_memo_is_bounded_and_seen_by_every_thread() {
+        let m = std::sync::Arc::new(SharedMemo::new(64));
+        let writers: Vec<_> = (0..4u64)
+            .map(|t| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    for i in 0..1000u64 {
+                        m.insert(t * 1000 + i, i);
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        // Bounded: at most twice the capacity, rounded up per shard.
+        assert!(
+            m.len() <= 2 * 64usize.div_ceil(SHARDS) * SHARDS,
+            "{}",
+            m.len()
+        );
+        assert!(!m.is_empty());
+        // A value inserted by one thread is found by another.
+        m.insert(7, 70);
+        let reader = {
+            let m = m.clone();
+            std::thread::spawn(move || m.get(&7))
+        };
+        assert_eq!(reader.join().unwrap(), Some(70));
+        assert_eq!(m.get(&123_456), None);
     }
 }

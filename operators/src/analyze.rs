@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use sentinel_models::cache::MemoCache;
 use sentinel_models::csrf::csrf_score;
 use sentinel_models::features::metadata::{self, M};
 use sentinel_models::features::payload::P;
@@ -21,6 +20,7 @@ use sentinel_schema::{
 use crate::client_key::{client_key, session_id};
 use crate::enrich::EnrichmentTables;
 use crate::extract::{extract, ExtractLimits, ExtractedPayload};
+use crate::payload_memo::{BundleMemo, PayloadMemos};
 use crate::profile_params::profile_params;
 
 /// A payload that scored as a possible attack.
@@ -190,23 +190,32 @@ pub struct AnalyzeConfig {
 
 /// What the cache remembers about a payload value.
 #[derive(Clone, Debug)]
-struct Memo {
+pub(crate) struct Memo {
     scores: ClassScores,
     signatures: Vec<u16>,
     normalized: String,
     entropy: f32,
 }
 
-/// Runs the stateless stage; one per worker (it owns reusable buffers and a
-/// payload memo cache).
+/// Runs the stateless stage; one per worker (it owns reusable buffers; its
+/// payload memo is its own, or shared with the run's other workers through
+/// [`EventAnalyzer::sharing`]).
 pub struct EventAnalyzer {
     config: AnalyzeConfig,
     analyzer: Analyzer,
     scratch: PayloadAnalysis,
     models: Arc<ModelBundle>,
     enrichment: Arc<EnrichmentTables>,
-    cache: MemoCache<(u128, bool, u8), Memo>,
+    memos: Arc<PayloadMemos>,
+    /// The memo of `models`.
+    memo: Arc<BundleMemo>,
+    /// Lookups `(hits, misses)` so far, and the part already reported to `memos`.
+    lookups: (u64, u64),
+    reported: (u64, u64),
 }
+
+/// Lookups between two reports of an analyzer's counts to its memos.
+const REPORT_EVERY: u64 = 1024;
 
 /// Longest normalized text kept in findings.
 const SNIPPET_CHARS: usize = 256;
@@ -218,22 +227,47 @@ impl EventAnalyzer {
         models: Arc<ModelBundle>,
         enrichment: Arc<EnrichmentTables>,
     ) -> Self {
+        EventAnalyzer::sharing(config, models, enrichment, Arc::default())
+    }
+
+    /// An analyzer that shares `memos` with the others built with it (the
+    /// workers of a run): a payload value is scored once per process and
+    /// model bundle, whichever worker sees it. Results are the same as with
+    /// a private memo (a memo holds what scoring the value gives).
+    pub fn sharing(
+        config: AnalyzeConfig,
+        models: Arc<ModelBundle>,
+        enrichment: Arc<EnrichmentTables>,
+        memos: Arc<PayloadMemos>,
+    ) -> Self {
+        let memo = memos.for_bundle(&models);
         EventAnalyzer {
             config,
             analyzer: Analyzer::new(config.normalize),
             scratch: PayloadAnalysis::default(),
             models,
             enrichment,
-            cache: MemoCache::new(16 * 1024),
+            memos,
+            memo,
+            lookups: (0, 0),
+            reported: (0, 0),
         }
+    }
+
+    /// Reports the lookups made since the last report to the shared totals.
+    fn report(&mut self) {
+        let (hits, misses) = self.lookups;
+        self.memos
+            .count(hits - self.reported.0, misses - self.reported.1);
+        self.reported = self.lookups;
     }
 
     /// Scores with `models` from the next record on (the model updates of
     /// the graph; a no-op when they are the models in use).
     pub fn use_models(&mut self, models: Arc<ModelBundle>) {
         if !Arc::ptr_eq(&self.models, &models) {
+            self.memo = self.memos.for_bundle(&models);
             self.models = models;
-            self.cache = MemoCache::new(16 * 1024);
         }
     }
 
@@ -242,9 +276,9 @@ impl EventAnalyzer {
         self.models.payload.active.version()
     }
 
-    /// `(hits, misses)` of the payload cache.
+    /// `(hits, misses)` of this analyzer's payload memo lookups.
     pub fn cache_stats(&self) -> (u64, u64) {
-        self.cache.stats()
+        self.lookups
     }
 
     /// Scores a payload with the payload model `model` (0 active, 1 canary).
@@ -252,9 +286,14 @@ impl EventAnalyzer {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&p.raw);
         let key = (h.digest128(), p.form_encoded, model);
-        if let Some(m) = self.cache.get(&key) {
+        if (self.lookups.0 + self.lookups.1) % REPORT_EVERY == REPORT_EVERY - 1 {
+            self.report();
+        }
+        if let Some(m) = self.memo.get(&key) {
+            self.lookups.0 += 1;
             return m;
         }
+        self.lookups.1 += 1;
         self.analyzer
             .analyze(&p.raw, p.form_encoded, &mut self.scratch);
         let classifier = match (&self.models.payload.canary, model) {
@@ -277,7 +316,7 @@ impl EventAnalyzer {
             },
             entropy: self.scratch.feature(P::Entropy),
         };
-        self.cache.insert(key, memo.clone());
+        self.memo.insert(key, memo.clone());
         memo
     }
 
@@ -455,6 +494,12 @@ impl EventAnalyzer {
     }
 }
 
+impl Drop for EventAnalyzer {
+    fn drop(&mut self) {
+        self.report();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,5 +550,50 @@ mod tests {
         );
         assert_eq!(again, bad);
         assert!(a.cache_stats().0 > 0);
+    }
+
+    #[test]
+    fn workers_share_one_memo_per_bundle() {
+        let memos = Arc::new(PayloadMemos::default());
+        let bundle = Arc::new(ModelBundle::rules_only());
+        let enrichment = Arc::new(EnrichmentTables::default());
+        let share = |b: &Arc<ModelBundle>| {
+            EventAnalyzer::sharing(
+                AnalyzeConfig::default(),
+                b.clone(),
+                enrichment.clone(),
+                memos.clone(),
+            )
+        };
+        let (mut first, mut second) = (share(&bundle), share(&bundle));
+        let attack = "/search?q=1%27%20union%20select%20password%20from%20users--";
+        let a = first.analyze(event(attack), Provenance::default(), false, false);
+        // The event's payloads (query value, User-Agent), each scored once.
+        let n = first.cache_stats().1;
+        assert_eq!(first.cache_stats(), (0, n));
+        assert!(n >= 1);
+        // The other worker finds the values the first one scored.
+        let b = second.analyze(event(attack), Provenance::default(), false, false);
+        assert_eq!(second.cache_stats(), (n, 0));
+        assert_eq!(a, b);
+        // Same result as an analyzer with a memo of its own.
+        assert_eq!(
+            analyzer().analyze(event(attack), Provenance::default(), false, false),
+            a
+        );
+        // Another bundle has a memo of its own: nothing is served across models.
+        let other = Arc::new(ModelBundle::rules_only());
+        second.use_models(other.clone());
+        second.analyze(event(attack), Provenance::default(), false, false);
+        assert_eq!(second.cache_stats(), (n, n));
+        assert_eq!(memos.bundles(), 2);
+        // Counts reach the shared totals when an analyzer goes; a bundle no
+        // analyzer holds any longer loses its memo.
+        drop(first);
+        drop(second);
+        assert_eq!(memos.stats(), (n, 2 * n));
+        drop(other);
+        let _third = share(&bundle);
+        assert_eq!(memos.bundles(), 1);
     }
 }

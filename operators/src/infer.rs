@@ -189,7 +189,8 @@ pub fn verdict(
     cfg: &InferConfig,
 ) -> Verdict {
     let payload_score = round4(ev.attack_score());
-    let behaviour_score = round4(scorer.score(behaviour));
+    let raw_behaviour_score = scorer.score(behaviour);
+    let behaviour_score = round4(raw_behaviour_score);
     let floods: Vec<&AggregateFigure> = ev
         .aggregates
         .iter()
@@ -214,7 +215,7 @@ pub fn verdict(
             .map(|(c, _)| c)
             .unwrap_or(ThreatClass::Benign),
     };
-    let mut anomalies = scorer.reasons(behaviour);
+    let mut anomalies = scorer.reasons(behaviour, raw_behaviour_score);
     if ev.profile_score >= 0.5 {
         anomalies.extend(ev.profile_reasons.iter().cloned());
     }

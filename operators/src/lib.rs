@@ -7,6 +7,7 @@
 //! * [`enrich`] — geo / ASN / reputation from CIDR list files;
 //! * [`extract`] — payloads and request facts from an HTTP request;
 //! * [`analyze`] — the stateless per-event stage (extract → analyze → classify → features);
+//! * [`payload_memo`] — the payload memos the workers of a run share;
 //! * [`window`] — event-time behaviour windows per client key;
 //! * [`aggregate_window`] — requests and distinct clients per prefix, AS,
 //!   User-Agent and session (maintained in differential dataflow by the graph);
@@ -25,6 +26,7 @@ pub mod enrich;
 pub mod extract;
 pub mod gatekeeper;
 pub mod infer;
+pub mod payload_memo;
 pub mod policy;
 pub mod profile_learn;
 pub mod profile_params;

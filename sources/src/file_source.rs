@@ -62,6 +62,56 @@ impl SourceItem {
     }
 }
 
+/// A raw HTTP request not decoded yet: its event time comes from the
+/// synthetic clock (its ordinal), so the reader can place it in event time
+/// and leave parsing to whichever worker analyzes it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeferredFrame {
+    /// The record's 0-based ordinal.
+    pub offset: u64,
+    /// Its event time, ms (from the synthetic clock).
+    pub event_time_ms: i64,
+    /// The request's bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl DeferredFrame {
+    /// Decodes the request: the event [`FileSource::next_item`] gives for
+    /// it (same id, time and fields).
+    pub fn decode(&self) -> Result<EvidenceEvent, DecodeError> {
+        crate::decode::raw_http::decode(&self.bytes, self.offset, self.event_time_ms)
+    }
+
+    /// The item [`FileSource::next_item`] gives for this record.
+    pub fn into_item(self) -> SourceItem {
+        match self.decode() {
+            Ok(event) => SourceItem::Event {
+                offset: self.offset,
+                event: Box::new(event),
+                raw: self.bytes,
+                origin: None,
+            },
+            Err(error) => SourceItem::Bad {
+                offset: self.offset,
+                error,
+                original_len: self.bytes.len() as u64,
+                original: self.bytes,
+                origin: None,
+            },
+        }
+    }
+}
+
+/// What [`FileSource::next_record`] gives.
+#[derive(Clone, Debug)]
+pub enum SourceRecord {
+    /// A record decoded, or what went wrong with it.
+    Item(SourceItem),
+    /// A record whose event time is known before it is decoded, handed on
+    /// undecoded.
+    Deferred(DeferredFrame),
+}
+
 /// A file being read record by record.
 pub struct FileSource {
     path: PathBuf,
@@ -146,11 +196,30 @@ impl FileSource {
     /// The next record, decoded. A read error (a corrupt gzip stream, a
     /// vanished file) ends the file with one last `Bad` item that says so.
     pub fn next_item(&mut self) -> Option<SourceItem> {
+        self.next_record(false).map(|r| match r {
+            SourceRecord::Item(item) => item,
+            SourceRecord::Deferred(frame) => frame.into_item(),
+        })
+    }
+
+    /// The next record; with `defer`, raw HTTP requests come undecoded
+    /// ([`SourceRecord::Deferred`]): their time is the synthetic clock's,
+    /// known without parsing, so a reader can leave the parsing to other
+    /// workers. Records of other formats must be decoded for their time and
+    /// are, as are frames the framer already found wrong.
+    pub fn next_record(&mut self, defer: bool) -> Option<SourceRecord> {
         if self.failed {
             return None;
         }
         match self.framer.next_frame() {
             Ok(Some(frame)) => {
+                if defer && self.format == InputFormat::RawHttp && frame.problem.is_none() {
+                    return Some(SourceRecord::Deferred(DeferredFrame {
+                        offset: frame.offset,
+                        event_time_ms: self.ctx.clock.time_of(frame.offset),
+                        bytes: frame.bytes,
+                    }));
+                }
                 let original_len = match frame.problem {
                     Some(FrameProblem::TooLarge { len, .. }) => len,
                     _ => frame.bytes.len() as u64,
@@ -161,7 +230,7 @@ impl FileSource {
                     } else {
                         (None, decode_frame(self.format, &frame, &self.ctx))
                     };
-                Some(match decoded {
+                Some(SourceRecord::Item(match decoded {
                     Ok(event) => SourceItem::Event {
                         offset: frame.offset,
                         event: Box::new(event),
@@ -175,12 +244,12 @@ impl FileSource {
                         original_len,
                         origin,
                     },
-                })
+                }))
             }
             Ok(None) => None,
             Err(e) => {
                 self.failed = true;
-                Some(SourceItem::Bad {
+                Some(SourceRecord::Item(SourceItem::Bad {
                     offset: u64::MAX,
                     error: DecodeError::new(
                         DeadLetterReason::MalformedRecord,
@@ -189,7 +258,7 @@ impl FileSource {
                     original: Vec::new(),
                     original_len: 0,
                     origin: None,
-                })
+                }))
             }
         }
     }
@@ -244,5 +313,96 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("pass --format"));
+    }
+
+    /// A raw HTTP stream of `requests` (some malformed) in a file.
+    fn raw_http_file(dir: &Path, requests: &[Vec<u8>]) -> PathBuf {
+        let path = dir.join("requests.txt");
+        std::fs::write(&path, requests.concat()).unwrap();
+        path
+    }
+
+    fn raw_http_options() -> SourceOptions {
+        SourceOptions {
+            format: Some(InputFormat::RawHttp),
+            ..SourceOptions::default()
+        }
+    }
+
+    fn request_strategy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            ("[a-z0-9/=&%?._-]{0,40}", "[ -~]{0,30}").prop_map(|(target, agent)| format!(
+                "GET http://localhost:8080/{target} HTTP/1.1\r\nUser-Agent: {agent}\r\nHost: localhost\r\n\r\n"
+            )
+            .into_bytes()),
+            "[a-z0-9=&%+]{0,60}".prop_map(|body| format!(
+                "POST http://localhost:8080/form HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()),
+            // A lie about the body's length, or a head that is not HTTP.
+            Just(b"POST /x HTTP/1.1\r\nContent-Length: abc\r\n\r\n".to_vec()),
+            Just(b"GET /a b c HTTP/1.1\r\n\r\n".to_vec()),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Deferred frames decode to exactly the items of an ordinary read.
+        #[test]
+        fn deferred_raw_http_decodes_to_the_same_items(
+            requests in proptest::collection::vec(request_strategy(), 0..12)
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = raw_http_file(dir.path(), &requests);
+            let mut plain = FileSource::open(&path, raw_http_options()).unwrap();
+            let expected: Vec<String> = std::iter::from_fn(|| plain.next_item())
+                .map(|i| format!("{i:?}"))
+                .collect();
+            let mut deferring = FileSource::open(&path, raw_http_options()).unwrap();
+            let mut deferred = 0;
+            let got: Vec<String> = std::iter::from_fn(|| deferring.next_record(true))
+                .map(|r| match r {
+                    SourceRecord::Item(i) => format!("{i:?}"),
+                    SourceRecord::Deferred(f) => {
+                        deferred += 1;
+                        format!("{:?}", f.into_item())
+                    }
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, expected);
+            // With no malformed request, every request was deferred (frames
+            // the framer found wrong are decoded, into dead letters, at once).
+            let well_formed = requests
+                .iter()
+                .filter(|r| r.starts_with(b"GET http") || r.starts_with(b"POST http"))
+                .count();
+            if well_formed == requests.len() {
+                proptest::prop_assert_eq!(deferred, requests.len());
+            }
+        }
+    }
+
+    #[test]
+    fn only_raw_http_is_deferred() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.jsonl");
+        std::fs::write(
+            &path,
+            b"{\"evidence_id\":\"a\",\"event_time_ms\":1,\"request\":{\"method\":\"GET\",\"target\":\"/\"}}\n",
+        )
+        .unwrap();
+        let mut src = FileSource::open(&path, SourceOptions::default()).unwrap();
+        assert!(matches!(
+            src.next_record(true),
+            Some(SourceRecord::Item(SourceItem::Event { .. }))
+        ));
+        let path = raw_http_file(dir.path(), &[b"GET / HTTP/1.1\r\n\r\n".to_vec()]);
+        let mut src = FileSource::open(&path, raw_http_options()).unwrap();
+        let clock = SyntheticClock::default();
+        assert!(matches!(
+            src.next_record(true),
+            Some(SourceRecord::Deferred(DeferredFrame { offset: 0, event_time_ms, .. })) if event_time_ms == clock.time_of(0)
+        ));
     }
 }

@@ -29,7 +29,9 @@ pub mod kafka;
 mod time;
 
 pub use error::DecodeError;
-pub use file_source::{FileSource, SourceItem, SourceOpenError, SourceOptions};
+pub use file_source::{
+    DeferredFrame, FileSource, SourceItem, SourceOpenError, SourceOptions, SourceRecord,
+};
 pub use format::{detect_format, InputFormat, UnknownFormat};
 pub use framing::{Frame, FrameLimits, FrameProblem};
 pub use ids::evidence_id_for;

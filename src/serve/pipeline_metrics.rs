@@ -104,6 +104,12 @@ impl Sampler {
                 .with_label_values(&["simulation", status])
                 .inc_by(self.delta(&format!("simcache:{status}"), n));
         }
+        let (payload_hits, payload_misses) = c.payload_memos.stats();
+        for (status, n) in [("hit", payload_hits), ("miss", payload_misses)] {
+            m.cache_hits
+                .with_label_values(&["payload", status])
+                .inc_by(self.delta(&format!("payloadcache:{status}"), n));
+        }
         for (p, lag) in c.lag() {
             m.consumer_lag.with_label_values(&[&p.to_string()]).set(lag);
         }
@@ -241,6 +247,7 @@ mod tests {
             },
         );
         c.set_watermark(0, 1_000);
+        c.payload_memos.count(4, 2);
         s.sample(&m, &c);
         s.sample(&m, &c);
         c.records_in.store(7, Ordering::Relaxed);
@@ -258,6 +265,8 @@ mod tests {
             "sentinel_source_in_flight{state=\"released\",worker=\"1\"} 9",
             "sentinel_source_in_flight{state=\"read\",worker=\"1\"} 11",
             "sentinel_watermark_delay_seconds ",
+            "cerberus_sentinel_cache_hits_total{cache_type=\"payload\",status=\"hit\"} 4",
+            "cerberus_sentinel_cache_hits_total{cache_type=\"payload\",status=\"miss\"} 2",
         ] {
             assert!(text.contains(line), "{line} missing in\n{text}");
         }

@@ -79,6 +79,8 @@ impl Outs {
 
 /// What the baseline measured.
 struct Baseline {
+    /// Payload memo `(hits, misses)`.
+    payload_lookups: (u64, u64),
     records: u64,
     elapsed: f64,
     /// Hashes of the verdict lines (compared with the graph's).
@@ -203,6 +205,7 @@ fn baseline(
         &mut outs,
         (current_bucket + 1) * bucket,
     )?;
+    let payload_lookups = analyzer.cache_stats();
     let Outs {
         ready: ready_out,
         verdicts: verdict_out,
@@ -214,6 +217,7 @@ fn baseline(
         w.flush()?;
     }
     Ok(Baseline {
+        payload_lookups,
         records,
         elapsed: start.elapsed().as_secs_f64(),
         verdict_hashes,
@@ -292,7 +296,14 @@ fn main() -> anyhow::Result<()> {
     let mut base_rates = Vec::new();
     let mut base = None;
     for _ in 0..runs {
-        let b = baseline(&file, &graph, &bundle, &services)?;
+        // On a thread of its own, as each graph run's workers are: a fresh
+        // thread starts with an empty heap (its first touches of memory
+        // fault pages in), a warm one does not.
+        let b = std::thread::scope(|s| {
+            s.spawn(|| baseline(&file, &graph, &bundle, &services))
+                .join()
+                .map_err(|_| anyhow::anyhow!("the baseline panicked"))
+        })??;
         base_rates.push(b.records as f64 / b.elapsed);
         base = Some(b);
     }
@@ -302,12 +313,17 @@ fn main() -> anyhow::Result<()> {
         v[v.len() / 2]
     };
     let base_rate = median(base_rates);
-    let mut graph_rates = Vec::new();
+    // 1- and 2-worker runs alternate, so that a drift of the machine's
+    // speed during the benchmark touches both; the scaling is the median of
+    // the ratios of adjacent runs.
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut ratios = Vec::new();
     let mut identical = true;
     let mut aggregate_state = (0i64, 0i64, 0i64);
-    for workers in [1usize, 2] {
-        let mut rates = Vec::new();
-        for _ in 0..runs {
+    let mut memo_lookups = [(0u64, 0u64); 2];
+    for _ in 0..runs {
+        let mut pair = [0f64; 2];
+        for (slot, workers) in [1usize, 2].into_iter().enumerate() {
             let out = tempfile::tempdir()?;
             let counters = Arc::new(Counters::default());
             let summary = run_replay(
@@ -330,14 +346,17 @@ fn main() -> anyhow::Result<()> {
                 },
                 counters.clone(),
             )?;
-            aggregate_state = (
-                counters.window.aggregate_peak_bytes.load(Ordering::Relaxed),
-                counters.window.aggregate_peak_keys.load(Ordering::Relaxed),
-                counters.window.aggregate_peak_pairs.load(Ordering::Relaxed),
-            );
-            rates.push(
-                counters.records_in.load(Ordering::Relaxed) as f64 / summary.elapsed.as_secs_f64(),
-            );
+            memo_lookups[slot] = counters.payload_memos.stats();
+            if workers == 2 {
+                aggregate_state = (
+                    counters.window.aggregate_peak_bytes.load(Ordering::Relaxed),
+                    counters.window.aggregate_peak_keys.load(Ordering::Relaxed),
+                    counters.window.aggregate_peak_pairs.load(Ordering::Relaxed),
+                );
+            }
+            pair[slot] =
+                counters.records_in.load(Ordering::Relaxed) as f64 / summary.elapsed.as_secs_f64();
+            rates[slot].push(pair[slot]);
             let text = std::fs::read(out.path().join("verdicts.jsonl"))?;
             let mut graph_lines: Vec<u64> = text
                 .split(|b| *b == b'\n')
@@ -349,9 +368,17 @@ fn main() -> anyhow::Result<()> {
             base_lines.sort_unstable();
             identical &= graph_lines == base_lines;
         }
-        graph_rates.push(median(rates));
+        ratios.push(pair[1] / pair[0]);
     }
-    let (one, two) = (graph_rates[0], graph_rates[1]);
+    let [one_rates, two_rates] = rates;
+    let (one, two) = (median(one_rates), median(two_rates));
+    let spread = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lo, hi)
+    };
+    let (ratio_lo, ratio_hi) = spread(&ratios);
+    let scaling = median(ratios);
     println!("records: {}", base.records);
     println!("single-thread loop (COST baseline): {base_rate:.0} records/s");
     println!(
@@ -359,9 +386,21 @@ fn main() -> anyhow::Result<()> {
         one / base_rate
     );
     println!(
-        "timely graph, 2 workers: {two:.0} records/s ({:.2}x the baseline; scaling 1->2 workers {:.2}x)",
-        two / base_rate,
-        two / one
+        "timely graph, 2 workers: {two:.0} records/s ({:.2}x the baseline)",
+        two / base_rate
+    );
+    println!(
+        "scaling 1->2 workers: {scaling:.2}x (median of {} adjacent pairs; {ratio_lo:.2}-{ratio_hi:.2}x)",
+        runs
+    );
+    let scored = |(hits, misses): (u64, u64)| {
+        format!("{misses} of {} payload lookups scored", hits + misses)
+    };
+    println!(
+        "payload memo: loop {}; graph, 1 worker {}; 2 workers {} (one memo per process)",
+        scored(base.payload_lookups),
+        scored(memo_lookups[0]),
+        scored(memo_lookups[1])
     );
     println!(
         "verdicts of the baseline and the graph identical: {}",

@@ -254,9 +254,11 @@ impl BehaviourScorer {
 
     /// Why a window scores as it does, strongest first (empty when the
     /// score is below 0.5): features beyond what ordinary clients show,
-    /// and the attack history.
-    pub fn reasons(&self, f: &[f32; N]) -> Vec<String> {
-        if self.score(f) < 0.5 {
+    /// and the attack history. `score` is this scorer's [`score`](Self::score)
+    /// of `f`, which the caller has already computed (the forest is the
+    /// costliest part of a verdict; it is not walked twice).
+    pub fn reasons(&self, f: &[f32; N], score: f32) -> Vec<String> {
+        if score < 0.5 {
             return Vec::new();
         }
         let mut out: Vec<(f32, String)> = Vec::new();

@@ -11,24 +11,27 @@ use super::TimeStash;
 /// of one input.
 pub type SortKey = (i64, u64, i32, u64, u32);
 
-/// Writes serialized records on worker 0, timestamp by timestamp, each batch
-/// sorted by [`SortKey`], so that output files are byte-identical whatever
-/// the worker count.
+/// Writes serialized records on one worker, timestamp by timestamp, each
+/// batch sorted by [`SortKey`], so that output files are byte-identical
+/// whatever the worker count.
 pub trait OrderedSink {
-    /// Sends every `(key, line)` to worker 0 and calls `write` with each
-    /// completed batch in order; `write` is only called on worker 0 and gets
-    /// an empty batch with `done = true` when the input is exhausted.
-    fn ordered_sink<W>(self, name: &str, write: W)
+    /// Sends every `(key, line)` to worker `writer` and calls `write` there
+    /// with each completed batch in order; every worker's `write` gets an
+    /// empty batch with `done = true` when the input is exhausted (only the
+    /// writer's has seen records).
+    fn ordered_sink<W>(self, name: &str, writer: usize, write: W)
     where
         W: FnMut(Vec<(SortKey, Vec<u8>)>, bool) + 'static;
 }
 
 impl<'scope> OrderedSink for StreamVec<'scope, u64, (SortKey, Vec<u8>)> {
-    fn ordered_sink<W>(self, name: &str, mut write: W)
+    fn ordered_sink<W>(self, name: &str, writer: usize, mut write: W)
     where
         W: FnMut(Vec<(SortKey, Vec<u8>)>, bool) + 'static,
     {
-        let pact = Exchange::new(|_: &(SortKey, Vec<u8>)| 0u64);
+        // The exchange sends a record to worker `hash % peers`.
+        let target = writer as u64;
+        let pact = Exchange::new(move |_: &(SortKey, Vec<u8>)| target);
         let mut stash: TimeStash<(SortKey, Vec<u8>)> = TimeStash::default();
         let mut finished = false;
         self.sink(pact, name, move |(input, frontier)| {

@@ -1,0 +1,183 @@
+//! Parsing raw HTTP requests on the worker that analyzes them.
+//!
+//! A file is read by one worker. For most formats that worker must decode
+//! each record to learn its event time, but a raw HTTP stream's times come
+//! from the synthetic clock (the record's ordinal): the reader frames the
+//! requests, places them in event time, and sends them undecoded to the
+//! worker the analysis stage would send them to, which parses and checks
+//! them there. Parsing was most of the reader's work on such streams, and
+//! its allocations were freed by the other worker (mimalloc then collects
+//! them on the reader's thread); both now stay on the analyzing worker.
+//!
+//! The outcome is the one reading and decoding on the reader gives: a
+//! request that parses and passes the checks is an event at its own
+//! timestamp, one that does not is a dead letter at the file's watermark
+//! bucket. The reader sends each frame at that watermark bucket (never later
+//! than the event's), and this stage delays the event to its own.
+
+use serde::{Deserialize, Serialize};
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::{Concat, OkErr};
+use timely::dataflow::StreamVec;
+
+use sentinel_operators::dead_letter::dead_letter;
+use sentinel_operators::timely_ops::Wire;
+use sentinel_operators::validate::{validate, ValidationLimits};
+use sentinel_schema::Provenance;
+use sentinel_sources::DeferredFrame;
+
+use crate::Envelope;
+
+/// An undecoded request on its way to the worker that parses it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct FrameInFlight {
+    /// The request.
+    pub frame: DeferredFrame,
+    /// Where it came from.
+    pub provenance: Provenance,
+    /// True when it arrived behind its file's watermark.
+    pub late: bool,
+    /// The timestamp its event goes to (its bucket, or the watermark's when
+    /// late); the frame itself travels at the dead-letter timestamp.
+    pub event_timestamp: u64,
+}
+
+/// What the file source emits: envelopes, and requests left to parse.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) enum SourceRecord {
+    /// A decoded event or a dead letter.
+    Ready(Envelope),
+    /// A raw HTTP request, not parsed yet.
+    Frame(Box<FrameInFlight>),
+}
+
+/// The envelope a deferred frame becomes: the event, checked, or a dead
+/// letter with the reason (the same the reader would have produced), and
+/// whether it goes at the event's own timestamp.
+pub(crate) fn decode_frame(f: FrameInFlight, limits: &ValidationLimits) -> (Envelope, Option<u64>) {
+    let checked = f
+        .frame
+        .decode()
+        .and_then(|event| validate(&event, limits).map(|()| event));
+    match checked {
+        Ok(event) => (
+            Envelope::Event {
+                event: Box::new(event),
+                provenance: f.provenance,
+                late: f.late,
+                verified: false,
+            },
+            Some(f.event_timestamp),
+        ),
+        Err(error) => {
+            let len = f.frame.bytes.len() as u64;
+            (
+                Envelope::Dead(Box::new(dead_letter(
+                    &error,
+                    &f.frame.bytes,
+                    len,
+                    f.provenance,
+                ))),
+                None,
+            )
+        }
+    }
+}
+
+/// Sends deferred frames to the worker `route` picks for their provenance,
+/// parses and checks them there, and merges them with the ready envelopes.
+pub(crate) fn decode_deferred<'scope>(
+    records: StreamVec<'scope, u64, SourceRecord>,
+    limits: ValidationLimits,
+    route: fn(&Provenance) -> u64,
+) -> StreamVec<'scope, u64, Envelope> {
+    let (ready, frames) = records.ok_err(|r| match r {
+        SourceRecord::Ready(e) => Ok(e),
+        SourceRecord::Frame(f) => Err(f),
+    });
+    let decoded = frames.map(|f| Wire(*f)).unary(
+        Exchange::new(move |w: &Wire<FrameInFlight>| route(&w.0.provenance)),
+        "DecodeDeferred",
+        move |_cap, _info| {
+            move |input, output| {
+                let port = output.output_index();
+                input.for_each_stamp(|cap, data| {
+                    let Some(&t) = cap.least() else {
+                        return;
+                    };
+                    let mut here = Vec::new();
+                    let mut later: std::collections::BTreeMap<u64, Vec<Envelope>> =
+                        Default::default();
+                    for Wire(f) in data.flat_map(|v| v.drain(..)) {
+                        match decode_frame(f, &limits) {
+                            (e, Some(at)) if at > t => later.entry(at).or_default().push(e),
+                            (e, _) => here.push(e),
+                        }
+                    }
+                    output.session(&cap).give_iterator(here.into_iter());
+                    for (at, envelopes) in later {
+                        let delayed = cap.delayed(&at, port);
+                        output
+                            .session(&delayed)
+                            .give_iterator(envelopes.into_iter());
+                    }
+                });
+            }
+        },
+    );
+    ready.concat(decoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sentinel_schema::DeadLetterReason;
+
+    fn frame(bytes: &[u8]) -> FrameInFlight {
+        FrameInFlight {
+            frame: DeferredFrame {
+                offset: 3,
+                event_time_ms: 1_262_304_000_030,
+                bytes: bytes.to_vec(),
+            },
+            provenance: Provenance {
+                source: "requests.txt".into(),
+                partition: None,
+                offset: 3,
+            },
+            late: false,
+            event_timestamp: 1_262_304_000,
+        }
+    }
+
+    #[test]
+    fn a_request_becomes_an_event_at_its_own_timestamp() {
+        let (env, at) = decode_frame(
+            frame(b"GET http://localhost/a?b=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+            &ValidationLimits::default(),
+        );
+        assert_eq!(at, Some(1_262_304_000));
+        let Envelope::Event {
+            event, provenance, ..
+        } = env
+        else {
+            panic!("not an event: {env:?}");
+        };
+        assert_eq!(event.event_time_ms, 1_262_304_000_030);
+        assert_eq!(provenance.offset, 3);
+    }
+
+    #[test]
+    fn a_bad_request_is_a_dead_letter_with_its_bytes() {
+        let bytes = b"POST /x HTTP/1.1\r\nContent-Length: 40\r\n\r\nshort";
+        let (env, at) = decode_frame(frame(bytes), &ValidationLimits::default());
+        assert_eq!(at, None);
+        let Envelope::Dead(d) = env else {
+            panic!("not a dead letter: {env:?}");
+        };
+        assert_eq!(d.reason, DeadLetterReason::MalformedRecord);
+        assert_eq!(d.provenance.offset, 3);
+    }
+}
