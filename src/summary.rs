@@ -96,6 +96,15 @@ pub fn write_replay_summary(
     }
     writeln!(w, "Verdicts by label and decision\n{t}")?;
 
+    let (reused, scored) = c.payload_memos.stats();
+    if reused + scored > 0 {
+        let mut t = table(&["payload values", "count"]);
+        t.add_row(vec![Cell::new("looked up"), num(reused + scored)]);
+        t.add_row(vec![Cell::new("scored"), num(scored)]);
+        t.add_row(vec![Cell::new("reused (seen before)"), num(reused)]);
+        writeln!(w, "{t}")?;
+    }
+
     let dl = c.dead_letters();
     if !dl.is_empty() {
         let mut t = table(&["dead-letter reason", "count"]);

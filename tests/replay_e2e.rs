@@ -414,6 +414,26 @@ fn the_twins_outcome_cache_changes_no_output() {
         "examples/sample.jsonl",
     ]));
     assert!(summary.contains("outcome reused"), "{summary}");
+    // The payload memo's counts: the sample repeats some values.
+    let count = |row: &str| -> u64 {
+        let line = summary
+            .lines()
+            .find(|l| l.contains(row))
+            .unwrap_or_else(|| panic!("no {row} row in {summary}"));
+        line.split(|c: char| !c.is_ascii_digit() && c != ',')
+            .rfind(|t| t.chars().any(|c| c.is_ascii_digit()))
+            .unwrap()
+            .replace(',', "")
+            .parse()
+            .unwrap()
+    };
+    let (looked_up, scored, reused) = (
+        count("looked up"),
+        count("│ scored"),
+        count("reused (seen before)"),
+    );
+    assert_eq!(looked_up, scored + reused, "{summary}");
+    assert!(scored > 0 && reused > 0, "{summary}");
     let fresh = replay(
         &["examples/sample.jsonl"],
         2,
