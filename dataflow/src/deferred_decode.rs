@@ -28,6 +28,7 @@ use sentinel_operators::validate::{validate, ValidationLimits};
 use sentinel_schema::Provenance;
 use sentinel_sources::DeferredFrame;
 
+use crate::graph::spread;
 use crate::Envelope;
 
 /// An undecoded request on its way to the worker that parses it.
@@ -86,19 +87,19 @@ pub(crate) fn decode_frame(f: FrameInFlight, limits: &ValidationLimits) -> (Enve
     }
 }
 
-/// Sends deferred frames to the worker `route` picks for their provenance,
-/// parses and checks them there, and merges them with the ready envelopes.
+/// Sends deferred frames to the worker the analysis stage spreads them to
+/// ([`spread`]), parses and checks them there, and merges them with the
+/// ready envelopes.
 pub(crate) fn decode_deferred<'scope>(
     records: StreamVec<'scope, u64, SourceRecord>,
     limits: ValidationLimits,
-    route: fn(&Provenance) -> u64,
 ) -> StreamVec<'scope, u64, Envelope> {
     let (ready, frames) = records.ok_err(|r| match r {
         SourceRecord::Ready(e) => Ok(e),
         SourceRecord::Frame(f) => Err(f),
     });
     let decoded = frames.map(|f| Wire(*f)).unary(
-        Exchange::new(move |w: &Wire<FrameInFlight>| route(&w.0.provenance)),
+        Exchange::new(|w: &Wire<FrameInFlight>| spread(&w.0.provenance)),
         "DecodeDeferred",
         move |_cap, _info| {
             move |input, output| {

@@ -93,6 +93,31 @@ impl Partition {
             .map_or(now_time, |w| bucket(w, bucket_ms).max(now_time))
     }
 
+    /// Observes an event time on partition `part`: whether it is late, and
+    /// its timestamp (its bucket, or `side_time` — the bucket of the
+    /// watermark before it — when late).
+    fn place(
+        &mut self,
+        part: i32,
+        event_time_ms: i64,
+        side_time: u64,
+        now_time: u64,
+        bucket_ms: u64,
+    ) -> (bool, u64) {
+        let lateness = self.lateness;
+        let late = self
+            .watermarks
+            .entry(part)
+            .or_insert_with(|| PartitionWatermark::new(lateness))
+            .observe(event_time_ms);
+        let time = if late {
+            side_time
+        } else {
+            bucket(event_time_ms, bucket_ms).max(now_time)
+        };
+        (late, time)
+    }
+
     /// The least watermark bucket of the file's partitions (`None` while
     /// the file has produced no event).
     fn least(&self, bucket_ms: u64) -> Option<u64> {
@@ -128,17 +153,16 @@ fn provenance_of(name: &str, offset: u64, origin: Option<Origin>) -> (i32, Prove
 }
 
 /// Builds the file source for this worker's share of `inputs`; raw HTTP
-/// requests are parsed on the worker `route` sends their provenance to.
+/// requests are parsed on the worker the analysis stage spreads them to.
 pub fn file_source<'scope>(
     scope: Scope<'scope, u64>,
     inputs: &[FileInput],
     settings: SourceSettings,
     counters: Arc<Counters>,
     errors: Arc<Mutex<Vec<String>>>,
-    route: fn(&Provenance) -> u64,
 ) -> StreamVec<'scope, u64, Envelope> {
     let records = read_files(scope, inputs, settings, counters, errors);
-    decode_deferred(records, settings.validation, route)
+    decode_deferred(records, settings.validation)
 }
 
 /// Reads this worker's share of `inputs`.
@@ -233,18 +257,13 @@ fn read_files<'scope>(
                             let (part, provenance) =
                                 provenance_of(&p.input.name, frame.offset, None);
                             let wm_time = p.side_time(part, now_time, settings.bucket_ms);
-                            let t = frame.event_time_ms;
-                            let lateness = p.lateness;
-                            let late = p
-                                .watermarks
-                                .entry(part)
-                                .or_insert_with(|| PartitionWatermark::new(lateness))
-                                .observe(t);
-                            let event_timestamp = if late {
-                                wm_time
-                            } else {
-                                bucket(t, settings.bucket_ms).max(now_time)
-                            };
+                            let (late, event_timestamp) = p.place(
+                                part,
+                                frame.event_time_ms,
+                                wm_time,
+                                now_time,
+                                settings.bucket_ms,
+                            );
                             out.entry(wm_time).or_default().push(Out::Frame(Box::new(
                                 FrameInFlight {
                                     frame,
@@ -275,18 +294,13 @@ fn read_files<'scope>(
                                     )))));
                                 continue;
                             }
-                            let t = event.event_time_ms;
-                            let lateness = p.lateness;
-                            let late = p
-                                .watermarks
-                                .entry(part)
-                                .or_insert_with(|| PartitionWatermark::new(lateness))
-                                .observe(t);
-                            let time = if late {
-                                wm_time
-                            } else {
-                                bucket(t, settings.bucket_ms).max(now_time)
-                            };
+                            let (late, time) = p.place(
+                                part,
+                                event.event_time_ms,
+                                wm_time,
+                                now_time,
+                                settings.bucket_ms,
+                            );
                             out.entry(time)
                                 .or_default()
                                 .push(Out::Ready(Envelope::Event {
@@ -385,7 +399,6 @@ mod tests {
                     settings,
                     Arc::new(Counters::default()),
                     Arc::default(),
-                    |p| p.offset,
                 )
                 .inspect_core(move |batch| {
                     let Ok((stamp, data)) = batch else {

@@ -149,8 +149,8 @@ impl<'scope> GraphOutputs<'scope> {
     }
 
     /// Writes every output through ordered sinks (files). The kinds are
-    /// dealt over the first `writers` workers (this process's, in a
-    /// cluster: the files are written where the run was started), so that
+    /// dealt over the first `writers` workers (in a cluster, process 0's:
+    /// one process holds every output file), so that
     /// no single worker writes everything: with two workers, evidence-ready
     /// records are written by worker 1 and verdicts by worker 0.
     pub fn write_ordered(self, sinks: &dyn SinkFactory, worker: usize, writers: usize) {

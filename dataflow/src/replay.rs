@@ -14,7 +14,7 @@ use sentinel_sinks::{
 };
 
 use crate::file_source::file_source;
-use crate::graph::{spread, SinkWriter};
+use crate::graph::SinkWriter;
 use crate::package_stage::verify_packages;
 use crate::{
     build_analysis, Counters, FileInput, GraphConfig, GraphServices, SinkFactory, SourceSettings,
@@ -190,14 +190,8 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
             let enrichment = config.enrichment.clone();
             let services = config.services.clone();
             worker.dataflow::<u64, _, _>(|scope| {
-                let envelopes = file_source(
-                    scope,
-                    &inputs,
-                    config.source,
-                    counters.clone(),
-                    errors,
-                    spread,
-                );
+                let envelopes =
+                    file_source(scope, &inputs, config.source, counters.clone(), errors);
                 let envelopes =
                     verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
                 build_analysis(
