@@ -4,10 +4,13 @@
 //! each record to learn its event time, but a raw HTTP stream's times come
 //! from the synthetic clock (the record's ordinal): the reader frames the
 //! requests, places them in event time, and sends them undecoded to the
-//! worker the analysis stage would send them to, which parses and checks
-//! them there. Parsing was most of the reader's work on such streams, and
+//! worker that analyzes them, which parses and checks them there. Parsing was most of the reader's work on such streams, and
 //! its allocations were freed by the other worker (mimalloc then collects
 //! them on the reader's thread); both now stay on the analyzing worker.
+//!
+//! Every record of a file, deferred or decoded, is placed here on the worker
+//! that analyzes it: the reader's dealer ([`crate::dealing`]) keeps fewer
+//! for the reading worker, which also reads.
 //!
 //! The outcome is the one reading and decoding on the reader gives: a
 //! request that parses and passes the checks is an event at its own
@@ -16,10 +19,12 @@
 //! than the event's), and this stage delays the event to its own.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Instant;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
+
 use timely::dataflow::operators::vec::Map;
-use timely::dataflow::operators::{Concat, OkErr};
 use timely::dataflow::StreamVec;
 
 use sentinel_operators::dead_letter::dead_letter;
@@ -29,7 +34,7 @@ use sentinel_schema::Provenance;
 use sentinel_sources::DeferredFrame;
 
 use crate::graph::spread;
-use crate::Envelope;
+use crate::{Envelope, WorkerClock};
 
 /// An undecoded request on its way to the worker that parses it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -87,20 +92,30 @@ pub(crate) fn decode_frame(f: FrameInFlight, limits: &ValidationLimits) -> (Enve
     }
 }
 
-/// Sends deferred frames to the worker the analysis stage spreads them to
-/// ([`spread`]), parses and checks them there, and merges them with the
-/// ready envelopes.
-pub(crate) fn decode_deferred<'scope>(
+impl SourceRecord {
+    /// Where the record came from.
+    fn provenance(&self) -> &Provenance {
+        match self {
+            SourceRecord::Ready(Envelope::Event { provenance, .. }) => provenance,
+            SourceRecord::Ready(Envelope::Dead(d)) => &d.provenance,
+            SourceRecord::Frame(f) => &f.provenance,
+        }
+    }
+}
+
+/// Places every record on the worker that analyzes it (`route` maps the
+/// record's [`spread`] hash to a worker: the reading worker's dealer, see
+/// [`crate::dealing`]), and parses and checks the deferred frames there,
+/// adding the time that takes to the worker's `clock`.
+pub(crate) fn place_and_decode<'scope>(
     records: StreamVec<'scope, u64, SourceRecord>,
     limits: ValidationLimits,
+    mut route: impl FnMut(u64) -> u64 + 'static,
+    clock: Arc<WorkerClock>,
 ) -> StreamVec<'scope, u64, Envelope> {
-    let (ready, frames) = records.ok_err(|r| match r {
-        SourceRecord::Ready(e) => Ok(e),
-        SourceRecord::Frame(f) => Err(f),
-    });
-    let decoded = frames.map(|f| Wire(*f)).unary(
-        Exchange::new(|w: &Wire<FrameInFlight>| spread(&w.0.provenance)),
-        "DecodeDeferred",
+    records.map(Wire).unary(
+        Exchange::new(move |w: &Wire<SourceRecord>| route(spread(w.0.provenance()))),
+        "PlaceAndDecode",
         move |_cap, _info| {
             move |input, output| {
                 let port = output.output_index();
@@ -108,15 +123,22 @@ pub(crate) fn decode_deferred<'scope>(
                     let Some(&t) = cap.least() else {
                         return;
                     };
+                    let started = Instant::now();
                     let mut here = Vec::new();
                     let mut later: std::collections::BTreeMap<u64, Vec<Envelope>> =
                         Default::default();
-                    for Wire(f) in data.flat_map(|v| v.drain(..)) {
-                        match decode_frame(f, &limits) {
-                            (e, Some(at)) if at > t => later.entry(at).or_default().push(e),
-                            (e, _) => here.push(e),
+                    for Wire(record) in data.flat_map(|v| v.drain(..)) {
+                        match record {
+                            SourceRecord::Ready(e) => here.push(e),
+                            SourceRecord::Frame(f) => match decode_frame(*f, &limits) {
+                                (e, Some(at)) if at > t => later.entry(at).or_default().push(e),
+                                (e, _) => here.push(e),
+                            },
                         }
                     }
+                    // Parsing is part of the stage; its records are counted
+                    // once, when analyzed.
+                    clock.add_stage(started.elapsed(), 0);
                     output.session(&cap).give_iterator(here.into_iter());
                     for (at, envelopes) in later {
                         let delayed = cap.delayed(&at, port);
@@ -127,8 +149,7 @@ pub(crate) fn decode_deferred<'scope>(
                 });
             }
         },
-    );
-    ready.concat(decoded)
+    )
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! open partitions, so a window closes only when every one has moved past it.
 //!
 //! Raw HTTP requests are parsed by the worker that analyzes them (see
-//! [`crate::deferred_decode`]); other formats are decoded here.
+//! [`crate::deferred_decode`]); other formats are decoded here. Every
+//! record is then placed on the worker that analyzes it, the reading
+//! worker keeping fewer ([`crate::dealing`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,9 +26,11 @@ use sentinel_schema::Provenance;
 use sentinel_sources::decode::record::Origin;
 use sentinel_sources::{FileSource, SourceItem, SourceOptions, SourceRecord};
 
-use crate::deferred_decode::{decode_deferred, FrameInFlight, SourceRecord as Out};
+use crate::dealing::Dealer;
+use crate::deferred_decode::{place_and_decode, FrameInFlight, SourceRecord as Out};
 use crate::pacing::{Pacer, Speed};
 use crate::watermark::{bucket, PartitionWatermark};
+use crate::worker_clock::CpuStopwatch;
 use crate::{Counters, Envelope};
 
 /// One input file.
@@ -161,19 +165,25 @@ pub fn file_source<'scope>(
     counters: Arc<Counters>,
     errors: Arc<Mutex<Vec<String>>>,
 ) -> StreamVec<'scope, u64, Envelope> {
-    let records = read_files(scope, inputs, settings, counters, errors);
-    decode_deferred(records, settings.validation)
+    let clock = counters.worker_clocks.for_worker(scope.index());
+    let dealer = Dealer::new(scope.index(), scope.peers());
+    let route = dealer.router();
+    let records = read_files(scope, inputs, settings, counters, errors, dealer);
+    place_and_decode(records, settings.validation, route, clock)
 }
 
-/// Reads this worker's share of `inputs`.
+/// Reads this worker's share of `inputs`; tells `dealer` what reading
+/// costs and what the worker's stateless stage costs, after each activation.
 fn read_files<'scope>(
     scope: Scope<'scope, u64>,
     inputs: &[FileInput],
     settings: SourceSettings,
     counters: Arc<Counters>,
     errors: Arc<Mutex<Vec<String>>>,
+    mut dealer: Dealer,
 ) -> StreamVec<'scope, u64, Out> {
     let (index, peers) = (scope.index(), scope.peers());
+    let clock = counters.worker_clocks.for_worker(index);
     let mine: Vec<FileInput> = inputs
         .iter()
         .enumerate()
@@ -206,6 +216,8 @@ fn read_files<'scope>(
             let mut out: BTreeMap<u64, Vec<Out>> = BTreeMap::new();
             let mut wait: Option<Duration> = None;
             let now = Instant::now();
+            let reading_cpu = CpuStopwatch::start();
+            let mut read_now = 0u64;
             for p in parts.iter_mut().filter(|p| !p.done) {
                 if p.reader.is_none() {
                     match FileSource::open(&p.input.path, p.input.options) {
@@ -246,6 +258,7 @@ fn read_files<'scope>(
                         }
                     }
                     counters.records_in.fetch_add(1, Ordering::Relaxed);
+                    read_now += 1;
                     let item = match item {
                         SourceRecord::Item(item) => item,
                         SourceRecord::Deferred(frame) => {
@@ -347,6 +360,9 @@ fn read_files<'scope>(
                 let delayed = c.delayed(&time);
                 output.session(&delayed).give_iterator(items.into_iter());
             }
+            // What this activation's reading cost (its records are dealt
+            // on, above) and where the worker's stage clock stands.
+            dealer.observe(reading_cpu.elapsed(), read_now, clock.reading());
             if parts.iter().all(|p| p.done) {
                 cap = None;
                 return;

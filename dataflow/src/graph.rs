@@ -1,11 +1,12 @@
 //! The analysis graph, from envelopes to sinks.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use timely::dataflow::channels::pact::Exchange as ExchangePact;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Map;
-use timely::dataflow::operators::{Exchange, OkErr};
+use timely::dataflow::operators::{Concat, Exchange, OkErr};
 use timely::dataflow::StreamVec;
 
 use sentinel_models::bundle::ModelWatch;
@@ -16,7 +17,9 @@ use sentinel_operators::infer::InferConfig;
 use sentinel_operators::policy::{PolicyConfig, RuleRegistry};
 use sentinel_operators::rule_guard::{guard_batch, RuleGuard};
 use sentinel_operators::rulegen::{candidates_with_sims, RuleCandidate};
-use sentinel_operators::simulate::{simulate_verdict, SimulateConfig, Simulator};
+use sentinel_operators::simulate::{
+    simulate_verdict, simulation_targets, SimJob, SimulateConfig, Simulator,
+};
 use sentinel_operators::timely_ops::AggregateStage;
 use sentinel_operators::timely_ops::{OrderedSink, ScoreBehaviour, SortKey, TimeStash, Wire};
 use sentinel_operators::window::WindowConfig;
@@ -110,6 +113,22 @@ pub(crate) fn spread(p: &Provenance) -> u64 {
     p.offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ sentinel_operators::timely_ops::route(&p.source)
 }
 
+/// Spreads the events over all workers by their provenance, for sources
+/// that do not place their records themselves (Kafka: a worker's
+/// partitions may carry more than its share). Dead letters stay where they
+/// are.
+pub fn spread_events<'scope>(
+    envelopes: StreamVec<'scope, u64, Envelope>,
+) -> StreamVec<'scope, u64, Envelope> {
+    envelopes
+        .map(Wire)
+        .exchange(|w: &Wire<Envelope>| match &w.0 {
+            Envelope::Event { provenance, .. } => spread(provenance),
+            Envelope::Dead(_) => 0,
+        })
+        .map(Wire::into_inner)
+}
+
 /// A serialized output record with its Kafka key.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutRecord {
@@ -176,7 +195,10 @@ fn dead_letter_key(p: &Provenance) -> String {
     }
 }
 
-/// Builds the analysis graph over `envelopes` on this worker and returns its outputs.
+/// Builds the analysis graph over `envelopes` on this worker and returns its
+/// outputs. The events are analyzed on the worker they arrive on: the
+/// source places them (the file source deals them, Kafka's go through
+/// [`spread_events`]).
 pub fn build_analysis<'scope>(
     envelopes: StreamVec<'scope, u64, Envelope>,
     config: GraphConfig,
@@ -235,11 +257,18 @@ pub fn build_analysis<'scope>(
         enrichment,
         counters.payload_memos.clone(),
     );
-    let exchanged = events
-        .map(Wire)
-        .exchange(|w: &Wire<EventInFlight>| spread(&w.0 .1));
-    let analyze = |a: &mut EventAnalyzer, (event, provenance, late, verified): EventInFlight| {
-        a.analyze(*event, provenance, late, verified)
+    // Records are analyzed where their source placed them (see
+    // `spread_events`; a file's reader deals them), and the time the stage
+    // takes is added to the worker's clock (the reader's dealer reads it).
+    let clock = counters.worker_clocks.for_worker(scope.index());
+    let exchanged = events.map(Wire);
+    let analyze_clock = clock.clone();
+    let analyze = move |a: &mut EventAnalyzer,
+                        (event, provenance, late, verified): EventInFlight| {
+        let started = Instant::now();
+        let analyzed = a.analyze(*event, provenance, late, verified);
+        analyze_clock.add_stage(started.elapsed(), 1);
+        analyzed
     };
     let analyzed: StreamVec<'scope, u64, AnalyzedEvent> = match model_watch {
         // Live models: switches travel through the graph as timestamped updates.
@@ -285,12 +314,15 @@ pub fn build_analysis<'scope>(
     let evidence_ready = analyzed.clone().map(move |a| {
         c.evidence_ready
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = Instant::now();
         let ready = a.evidence_ready();
+        let value = json(&ready);
+        clock.add_stage(started.elapsed(), 0);
         (
             key(&a.provenance, a.event_time_ms, 0),
             OutRecord {
                 key: a.evidence_id,
-                value: json(&ready),
+                value,
             },
         )
     });
@@ -311,24 +343,40 @@ pub fn build_analysis<'scope>(
         counters.window.clone(),
     );
 
-    // Simulation of `simulate` verdicts, on the worker that scored them
-    // (the findings' raw values never leave it).
+    // Simulation of `simulate` verdicts, spread over the workers by evidence
+    // id: the twins are the costliest step, and the clients whose verdicts
+    // need them are few (one attacker's verdicts all reach the worker that
+    // holds its key). Which worker runs a twin changes no output.
     let sim_config = config.simulate;
-    let c = counters.clone();
-    let verdicts = verdicts.map(move |v: Verdict| {
-        let sims = match &simulator {
-            Some(s) => simulate_verdict(s, &v, &sim_config),
-            None => Vec::new(),
-        };
-        for s in &sims {
-            c.simulation(s.exploit, s.error.is_some());
+    let needs_twins = simulator.is_some();
+    // Verdicts travel by value through the graph; `ok_err` only routes them.
+    #[allow(clippy::result_large_err)]
+    let (to_simulate, plain) = verdicts.ok_err(move |v: Verdict| {
+        if needs_twins && !simulation_targets(&v, &sim_config).is_empty() {
+            Ok(Wire(SimJob::new(v)))
+        } else {
+            Err(v)
         }
-        if let (Some(s), false) = (&simulator, sims.is_empty()) {
-            let stats = s.cache_stats();
-            c.simulation_cache(stats.hits, stats.misses);
-        }
-        (v, sims)
     });
+    let c = counters.clone();
+    let simulated = to_simulate
+        .exchange(|w: &Wire<SimJob>| sentinel_operators::timely_ops::route(w.0.evidence_id()))
+        .map(move |Wire(job)| {
+            let v = job.into_verdict();
+            let sims = match &simulator {
+                Some(s) => simulate_verdict(s, &v, &sim_config),
+                None => Vec::new(),
+            };
+            for s in &sims {
+                c.simulation(s.exploit, s.error.is_some());
+            }
+            if let (Some(s), false) = (&simulator, sims.is_empty()) {
+                let stats = s.cache_stats();
+                c.simulation_cache(stats.hits, stats.misses);
+            }
+            (v, sims)
+        });
+    let verdicts = plain.map(|v: Verdict| (v, Vec::new())).concat(simulated);
     let sim_results = verdicts
         .clone()
         .flat_map(|(v, sims): (Verdict, Vec<SimResult>)| {

@@ -4,12 +4,15 @@
 //!
 //! ```text
 //! file source (per worker, event-time watermark per file)
-//!   ├─ raw HTTP frames ─► exchange (spread) ─► parse + validate ─► (joins the events)
-//!   ├─ dead letters ───────────────────────────────────────────────► dead_letters
-//!   └─ events ─► exchange (spread) ─► analyze ─┬─► evidence_ready ───► evidence_ready
-//!                                              └─► exchange (client key) ─► window + infer ─► verdicts
-//!                                                                            └─► rulegen ─► exchange (worker 0) ─► policy ─► rules
+//!   └─► exchange (dealt; the reading worker keeps fewer) ─┬─ raw HTTP frames ─► parse + validate ─┐
+//!                                                         ├─ events ──────────────────────────────┤
+//!                                                         └─ dead letters ─► dead_letters          │
+//!   analyze (where the record was placed) ◄──────────────────────────────────────────────────────┘
+//!     ├─► evidence_ready
+//!     └─► exchange (client key) ─► window + infer ─► verdicts
+//!                                    └─► rulegen ─► exchange (worker 0) ─► policy ─► rules
 //! ```
+//! (A Kafka source's events are spread evenly instead: `spread_events`.)
 //!
 //! Every file sink is an ordered sink on one worker (the kinds are dealt
 //! over the workers), so output files are byte-identical for any worker
@@ -18,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod cluster;
+mod dealing;
 mod deferred_decode;
 mod envelope;
 mod feedback_dataset;
@@ -32,14 +36,15 @@ mod replay;
 mod service;
 mod stats;
 pub mod watermark;
+mod worker_clock;
 
 pub use cluster::{timely_config, ClusterConfig};
 pub use envelope::Envelope;
 pub use feedback_dataset::{DatasetSummary, FeedbackDataset, Sample};
 pub use file_source::{FileInput, SourceSettings};
 pub use graph::{
-    build_analysis, GraphConfig, GraphOutputs, GraphServices, OutRecord, OutStream, SinkFactory,
-    SinkWriter,
+    build_analysis, spread_events, GraphConfig, GraphOutputs, GraphServices, OutRecord, OutStream,
+    SinkFactory, SinkWriter,
 };
 pub use kafka_sink::OutputTopics;
 pub use kafka_source::{KafkaSourceSettings, KafkaSourceState};
@@ -47,3 +52,4 @@ pub use package_stage::verify_packages;
 pub use replay::{run_replay, ReplayConfig, ReplaySummary};
 pub use service::{run_service, ServiceConfig, ServiceReport};
 pub use stats::{Counters, SourceStatus};
+pub use worker_clock::{ClockReading, WorkerClock, WorkerClocks};

@@ -18,7 +18,8 @@ use sentinel_sources::kafka::check_reachable;
 use crate::kafka_source::{kafka_source, ProcessClock};
 use crate::package_stage::verify_packages;
 use crate::{
-    build_analysis, Counters, GraphConfig, GraphServices, KafkaSourceSettings, OutputTopics,
+    build_analysis, spread_events, Counters, GraphConfig, GraphServices, KafkaSourceSettings,
+    OutputTopics,
 };
 use sentinel_sources::evidence_store::{EvidenceStore, EvidenceStoreConfig};
 
@@ -117,7 +118,7 @@ pub fn run_service(
                 let envelopes =
                     verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
                 build_analysis(
-                    envelopes,
+                    spread_events(envelopes),
                     config.graph,
                     config.models.clone(),
                     config.enrichment.clone(),

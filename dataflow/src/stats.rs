@@ -62,6 +62,9 @@ pub struct Counters {
     learning: Mutex<LearningStats>,
     /// The learner's last drift measurement (f64 bits, marked by `DRIFT_SET`).
     drift_psi: AtomicU64,
+    /// Time each worker spends in the stateless stage (for dealing a
+    /// file's records; see `dealing`).
+    pub worker_clocks: crate::worker_clock::WorkerClocks,
 }
 
 /// What a worker's Kafka source holds and whether it reads.

@@ -236,6 +236,41 @@ pub fn simulate_verdict(sim: &Simulator, v: &Verdict, cfg: &SimulateConfig) -> V
         .collect()
 }
 
+/// A verdict on its way to the worker that runs its twins, with the raw
+/// values of its findings: a verdict never serializes them, and between
+/// processes the exchange does.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SimJob {
+    verdict: Verdict,
+    raws: Vec<String>,
+}
+
+impl SimJob {
+    /// Wraps `v`, taking its findings' raw values along.
+    pub fn new(mut v: Verdict) -> Self {
+        let raws = v
+            .findings
+            .iter_mut()
+            .map(|f| std::mem::take(&mut f.raw))
+            .collect();
+        SimJob { verdict: v, raws }
+    }
+
+    /// The verdict, its findings' raw values back in place.
+    pub fn into_verdict(self) -> Verdict {
+        let SimJob { mut verdict, raws } = self;
+        for (f, raw) in verdict.findings.iter_mut().zip(raws) {
+            f.raw = raw;
+        }
+        verdict
+    }
+
+    /// The verdict's evidence id.
+    pub fn evidence_id(&self) -> &str {
+        &self.verdict.evidence_id
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,5 +362,31 @@ mod tests {
         };
         let r = sim_result(&v, &f, "sql", &failed, &cfg);
         assert!(!r.exploit && r.error.is_some() && r.score == 0.0);
+    }
+
+    #[test]
+    fn a_sim_job_keeps_the_raw_values_through_serialization() {
+        let v = verdict(
+            Decision::Simulate,
+            vec![
+                finding(ThreatClass::Sqli, 0.9, "1' OR '1'='1"),
+                finding(ThreatClass::Xss, 0.8, "<script>alert(1)</script>"),
+            ],
+        );
+        // The verdict alone loses them (its records never carry raw data).
+        let alone: Verdict = serde_json::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(alone.findings.iter().all(|f| f.raw.is_empty()));
+        let job = SimJob::new(v.clone());
+        assert_eq!(job.evidence_id(), "e1");
+        // As the exchange between processes carries it.
+        let bytes = bincode::serialize(&crate::timely_ops::Wire(job)).unwrap();
+        let back: crate::timely_ops::Wire<SimJob> = bincode::deserialize(&bytes).unwrap();
+        let back = back.into_inner().into_verdict();
+        let raws: Vec<&str> = back.findings.iter().map(|f| f.raw.as_str()).collect();
+        assert_eq!(raws, ["1' OR '1'='1", "<script>alert(1)</script>"]);
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&v).unwrap()
+        );
     }
 }
