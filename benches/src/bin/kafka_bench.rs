@@ -10,7 +10,7 @@
 //!    (verdict received − event time). Uses `bucket_ms = 10` and no allowed
 //!    lateness: latency is bounded below by the bucket plus the lateness.
 //!
-//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules --timeout-s S --model-watch --only broker|throughput|latency --distinct-attacks N]`
+//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules --timeout-s S --model-watch --only broker|throughput|latency --distinct-attacks N --no-twins]`
 //!
 //! One event in five is a SQL injection; `--distinct-attacks N` makes the
 //! attacks cycle over N payloads (default 0: every attack a payload of its
@@ -355,6 +355,9 @@ fn main() -> anyhow::Result<()> {
     // updates, so the analysis waits for the control frontier.
     let mut model_watch = false;
     let mut only: Option<String> = None;
+    // Full models without the threat twins: tells the twins' share of the
+    // latency from the models'.
+    let mut no_twins = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -363,6 +366,7 @@ fn main() -> anyhow::Result<()> {
             "--rate" => rate = args.next().context("--rate R")?.parse()?,
             "--timeout-s" => timeout_s = args.next().context("--timeout-s S")?.parse()?,
             "--model-watch" => model_watch = true,
+            "--no-twins" => no_twins = true,
             "--distinct-attacks" => DISTINCT_ATTACKS.store(
                 args.next().context("--distinct-attacks N")?.parse()?,
                 Ordering::Relaxed,
@@ -377,19 +381,23 @@ fn main() -> anyhow::Result<()> {
     }
     let bundle = sentinel_benches::bench_models(&models)?;
     let mut services = sentinel_benches::bench_services(&models, true)?;
+    if no_twins {
+        services.simulator = None;
+    }
     if model_watch {
         services.model_watch = Some(Arc::new(sentinel_models::bundle::ModelWatch::new(
             bundle.clone(),
         )));
     }
     println!(
-        "models: {}{}",
+        "models: {}{}{}",
         bundle.describe(),
         if model_watch {
             " (model watch: timestamped updates, as sentinel run)"
         } else {
             ""
-        }
+        },
+        if no_twins { " (no threat twins)" } else { "" }
     );
     let broker = start_broker()?;
     let brokers = format!("127.0.0.1:{}", broker.1);
