@@ -4,9 +4,10 @@
 //! each record to learn its event time, but a raw HTTP stream's times come
 //! from the synthetic clock (the record's ordinal): the reader frames the
 //! requests, places them in event time, and sends them undecoded to the
-//! worker that analyzes them, which parses and checks them there. Parsing was most of the reader's work on such streams, and
-//! its allocations were freed by the other worker (mimalloc then collects
-//! them on the reader's thread); both now stay on the analyzing worker.
+//! worker that analyzes them, which parses and checks them there. Parsing
+//! was most of the reader's work on such streams, and its allocations were
+//! freed by the other worker (mimalloc then collects them on the reader's
+//! thread); both now stay on the analyzing worker.
 //!
 //! Every record of a file, deferred or decoded, is placed here on the worker
 //! that analyzes it: the reader's dealer ([`crate::dealing`]) keeps fewer
@@ -18,12 +19,12 @@
 //! bucket. The reader sends each frame at that watermark bucket (never later
 //! than the event's), and this stage delays the event to its own.
 
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
-
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::StreamVec;
 

@@ -483,3 +483,79 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod dealing_tests {
+    use super::*;
+    use sentinel_sources::InputFormat;
+    use timely::dataflow::operators::Inspect;
+
+    #[test]
+    fn two_workers_get_every_record_once_and_the_stage_clock_runs_where_they_are_parsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.http");
+        let mut data = Vec::new();
+        for i in 0..600 {
+            data.extend_from_slice(
+                format!(
+                    "GET http://shop.example/item?id={i} HTTP/1.1\r\nHost: shop.example\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        std::fs::write(&path, &data).unwrap();
+        let input = FileInput {
+            path: path.clone(),
+            name: "requests.http".into(),
+            options: SourceOptions {
+                format: Some(InputFormat::RawHttp),
+                ..SourceOptions::default()
+            },
+        };
+        let counters = Arc::new(Counters::default());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (c, s) = (counters.clone(), seen.clone());
+        timely::execute(timely::Config::process(2), move |worker| {
+            let index = worker.index();
+            let (input, c, s) = (input.clone(), c.clone(), s.clone());
+            worker.dataflow::<u64, _, _>(|scope| {
+                let settings = SourceSettings {
+                    batch: 50,
+                    ..SourceSettings::default()
+                };
+                file_source(scope, &[input], settings, c, Arc::default()).inspect_core(
+                    move |batch| {
+                        let Ok((_, data)) = batch else {
+                            return;
+                        };
+                        for e in data {
+                            if let Envelope::Event { provenance, .. } = e {
+                                s.lock().unwrap().push((index, provenance.offset));
+                            }
+                        }
+                    },
+                );
+            });
+        })
+        .unwrap();
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort_by_key(|e| e.1);
+        assert_eq!(
+            seen.iter().map(|e| e.1).collect::<Vec<_>>(),
+            (0..600).collect::<Vec<_>>()
+        );
+        // Both workers parse: the reader (worker 0) keeps at most half.
+        let on_reader = seen.iter().filter(|e| e.0 == 0).count();
+        assert!(
+            (1..=330).contains(&on_reader),
+            "{on_reader} of 600 on the reader"
+        );
+        // Each worker's clock counted the parsing it did (no analysis here,
+        // so no records, only time).
+        for w in 0..2 {
+            let r = counters.worker_clocks.for_worker(w).reading();
+            assert_eq!(r.stage_records, 0);
+            assert!(r.stage_nanos > 0, "worker {w}: {r:?}");
+        }
+    }
+}

@@ -120,11 +120,13 @@ pub(crate) fn spread(p: &Provenance) -> u64 {
 pub fn spread_events<'scope>(
     envelopes: StreamVec<'scope, u64, Envelope>,
 ) -> StreamVec<'scope, u64, Envelope> {
+    // A route below `peers` is the worker itself.
+    let here = envelopes.scope().index() as u64;
     envelopes
         .map(Wire)
-        .exchange(|w: &Wire<Envelope>| match &w.0 {
+        .exchange(move |w: &Wire<Envelope>| match &w.0 {
             Envelope::Event { provenance, .. } => spread(provenance),
-            Envelope::Dead(_) => 0,
+            Envelope::Dead(_) => here,
         })
         .map(Wire::into_inner)
 }
@@ -475,5 +477,93 @@ pub fn build_analysis<'scope>(
         verdicts: verdict_out,
         rules,
         sim_results,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sentinel_operators::dead_letter::dead_letter;
+    use sentinel_schema::DeadLetterReason;
+    use sentinel_sources::DecodeError;
+    use std::sync::Mutex;
+    use timely::dataflow::operators::vec::ToStream;
+    use timely::dataflow::operators::Inspect;
+
+    fn provenance(offset: u64) -> Provenance {
+        Provenance {
+            source: "events".into(),
+            partition: Some(0),
+            offset,
+        }
+    }
+
+    /// Worker 0 holds 40 events and 5 dead letters; returns, per worker,
+    /// the offsets of the events and of the dead letters it ends up with.
+    fn spread_from_worker_0() -> Vec<(usize, bool, u64)> {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        timely::execute(timely::Config::process(2), move |worker| {
+            let index = worker.index();
+            let s = s.clone();
+            worker.dataflow::<u64, _, _>(|scope| {
+                let mut envelopes = Vec::new();
+                if index == 0 {
+                    for i in 0..40u64 {
+                        let line = format!(
+                            r#"{{"evidence_id":"e{i}","event_time_ms":{i},"request":{{"method":"GET","target":"/"}}}}"#
+                        );
+                        let event: sentinel_schema::EvidenceEvent =
+                            serde_json::from_str(&line).expect("a valid event");
+                        envelopes.push(Envelope::Event {
+                            event: Box::new(event),
+                            provenance: provenance(i),
+                            late: false,
+                            verified: false,
+                        });
+                    }
+                    for i in 40..45u64 {
+                        let e = DecodeError::new(DeadLetterReason::InvalidJson, "bad");
+                        envelopes.push(Envelope::Dead(Box::new(dead_letter(
+                            &e,
+                            b"{",
+                            1,
+                            provenance(i),
+                        ))));
+                    }
+                }
+                spread_events(envelopes.to_stream(scope)).inspect_core(move |batch| {
+                    let Ok((_, data)) = batch else {
+                        return;
+                    };
+                    for e in data {
+                        let (dead, offset) = match e {
+                            Envelope::Event { provenance, .. } => (false, provenance.offset),
+                            Envelope::Dead(d) => (true, d.provenance.offset),
+                        };
+                        s.lock().unwrap().push((index, dead, offset));
+                    }
+                });
+            });
+        })
+        .unwrap();
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort_by_key(|e| e.2);
+        seen
+    }
+
+    #[test]
+    fn events_are_spread_and_dead_letters_stay() {
+        let seen = spread_from_worker_0();
+        // Every record once.
+        assert_eq!(
+            seen.iter().map(|e| e.2).collect::<Vec<_>>(),
+            (0..45).collect::<Vec<_>>()
+        );
+        // Dead letters on the worker that had them.
+        assert!(seen.iter().filter(|e| e.1).all(|e| e.0 == 0));
+        // Events on both workers.
+        let on_1 = seen.iter().filter(|e| !e.1 && e.0 == 1).count();
+        assert!((10..=30).contains(&on_1), "{on_1} of 40 on worker 1");
     }
 }
