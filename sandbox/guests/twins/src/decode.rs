@@ -63,11 +63,18 @@ pub fn unicode_unescape(s: &str) -> String {
     out
 }
 
-/// The values a vulnerable application may end up using: the raw value
-/// (request bodies, headers), `+` read as space, URL-decoded once (the
-/// framework), twice (code that decodes again), until stable (recursive
-/// decoders), and with `%uXXXX` escapes honoured; duplicates removed,
-/// in that order.
+/// The values a vulnerable application may end up using: URL-decoded once
+/// (what a framework hands over for a query or form parameter), the raw
+/// value (request bodies, headers), `+` read as space, decoded twice (code
+/// that decodes again), until stable (recursive decoders), and with
+/// `%uXXXX` escapes honoured; duplicates removed, in that order.
+///
+/// The framework's view comes first because the twins stop at the first
+/// variant that is exploited: an encoded attack in a query string is found
+/// in its decoded form at once, instead of after every context has parsed
+/// the still-encoded text (170 µs against 8 µs natively for
+/// `1%27%20OR%20%27k%27%3D%27k` in the SQL twin). A value that no variant
+/// exploits is tried in all of them either way.
 pub fn request_variants(payload: &str) -> Vec<String> {
     // Layers are decoded on bytes: `%25c0%af` decodes to `%c0` + 0xAF and
     // then to the bytes C0 AF, as a byte-level decoder would.
@@ -85,9 +92,9 @@ pub fn request_variants(payload: &str) -> Vec<String> {
     let unicode = unicode_unescape(&text_of(&stable));
     let mut out: Vec<String> = Vec::new();
     for v in [
+        text_of(&once),
         payload.to_string(),
         plus,
-        text_of(&once),
         text_of(&twice),
         text_of(&stable),
         unicode,
@@ -105,12 +112,14 @@ mod tests {
 
     #[test]
     fn layers() {
-        assert_eq!(request_variants("a%2527b"), vec!["a%2527b", "a%27b", "a'b"]);
-        assert_eq!(request_variants("1+or+1"), vec!["1+or+1", "1 or 1"]);
+        assert_eq!(request_variants("a%2527b"), vec!["a%27b", "a%2527b", "a'b"]);
+        assert_eq!(request_variants("1+or+1"), vec!["1 or 1", "1+or+1"]);
         assert_eq!(
             request_variants("%u003cb%u003e"),
             vec!["%u003cb%u003e", "<b>"]
         );
+        // Unencoded text is one variant.
+        assert_eq!(request_variants("1' OR '1'='1"), vec!["1' OR '1'='1"]);
         assert_eq!(request_variants("%2525252e").last().unwrap(), ".");
         assert_eq!(percent_decode("caf%E9", true), "café");
     }
