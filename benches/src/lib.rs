@@ -133,3 +133,41 @@ pub fn bench_simulator(
         sandbox, module,
     )))
 }
+
+/// The graph the bench binaries run: the defaults with 1 s buckets.
+pub fn bench_graph() -> sentinel_dataflow::GraphConfig {
+    sentinel_dataflow::GraphConfig {
+        bucket_ms: 1000,
+        ..sentinel_dataflow::GraphConfig::default()
+    }
+}
+
+/// A replay of one file (named `name` in provenance) into `out` as the bench
+/// binaries run it: default source options, the [`bench_graph`], no
+/// enrichment tables, evidence store or rules directory, one process.
+pub fn bench_replay(
+    path: &std::path::Path,
+    name: &str,
+    out: &std::path::Path,
+    workers: usize,
+    models: std::sync::Arc<sentinel_models::ModelBundle>,
+    services: sentinel_dataflow::GraphServices,
+) -> sentinel_dataflow::ReplayConfig {
+    sentinel_dataflow::ReplayConfig {
+        inputs: vec![sentinel_dataflow::FileInput {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            options: sentinel_sources::SourceOptions::default(),
+        }],
+        out: out.to_path_buf(),
+        workers,
+        source: sentinel_dataflow::SourceSettings::default(),
+        graph: bench_graph(),
+        models,
+        enrichment: std::sync::Arc::new(sentinel_operators::enrich::EnrichmentTables::default()),
+        evidence_store: Default::default(),
+        services,
+        rules_dir: None,
+        cluster: None,
+    }
+}

@@ -54,6 +54,32 @@ pub enum SourceItem {
 }
 
 impl SourceItem {
+    /// The item for record `offset` (`bytes`, `original_len` bytes long in
+    /// the file) given what decoding it gave.
+    fn decoded(
+        offset: u64,
+        decoded: Result<EvidenceEvent, DecodeError>,
+        bytes: Vec<u8>,
+        original_len: u64,
+        origin: Option<Origin>,
+    ) -> SourceItem {
+        match decoded {
+            Ok(event) => SourceItem::Event {
+                offset,
+                event: Box::new(event),
+                raw: bytes,
+                origin,
+            },
+            Err(error) => SourceItem::Bad {
+                offset,
+                error,
+                original: bytes,
+                original_len,
+                origin,
+            },
+        }
+    }
+
     /// The record's ordinal in the file.
     pub fn offset(&self) -> u64 {
         match self {
@@ -84,21 +110,9 @@ impl DeferredFrame {
 
     /// The item [`FileSource::next_item`] gives for this record.
     pub fn into_item(self) -> SourceItem {
-        match self.decode() {
-            Ok(event) => SourceItem::Event {
-                offset: self.offset,
-                event: Box::new(event),
-                raw: self.bytes,
-                origin: None,
-            },
-            Err(error) => SourceItem::Bad {
-                offset: self.offset,
-                error,
-                original_len: self.bytes.len() as u64,
-                original: self.bytes,
-                origin: None,
-            },
-        }
+        let decoded = self.decode();
+        let len = self.bytes.len() as u64;
+        SourceItem::decoded(self.offset, decoded, self.bytes, len, None)
     }
 }
 
@@ -230,21 +244,13 @@ impl FileSource {
                     } else {
                         (None, decode_frame(self.format, &frame, &self.ctx))
                     };
-                Some(SourceRecord::Item(match decoded {
-                    Ok(event) => SourceItem::Event {
-                        offset: frame.offset,
-                        event: Box::new(event),
-                        raw: frame.bytes,
-                        origin,
-                    },
-                    Err(error) => SourceItem::Bad {
-                        offset: frame.offset,
-                        error,
-                        original: frame.bytes,
-                        original_len,
-                        origin,
-                    },
-                }))
+                Some(SourceRecord::Item(SourceItem::decoded(
+                    frame.offset,
+                    decoded,
+                    frame.bytes,
+                    original_len,
+                    origin,
+                )))
             }
             Ok(None) => None,
             Err(e) => {

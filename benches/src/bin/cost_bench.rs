@@ -21,9 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use sentinel_dataflow::{
-    run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
-};
+use sentinel_dataflow::{run_replay, Counters, GraphConfig, SourceSettings};
 use sentinel_operators::aggregate_window::{AggregateWindows, WindowSpan};
 use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
 use sentinel_operators::enrich::EnrichmentTables;
@@ -250,11 +248,11 @@ struct GraphRun {
     verdict_hashes: Vec<u64>,
 }
 
-/// Replays `file` through the timely graph with `workers` workers.
+/// Replays `file` through the timely graph ([`sentinel_benches::bench_graph`])
+/// with `workers` workers.
 fn run_graph(
     file: &std::path::Path,
     workers: usize,
-    graph: GraphConfig,
     bundle: &Arc<sentinel_models::ModelBundle>,
     services: &sentinel_dataflow::GraphServices,
 ) -> anyhow::Result<GraphRun> {
@@ -262,23 +260,14 @@ fn run_graph(
     let counters = Arc::new(Counters::default());
     let cpu_before = process_cpu_seconds();
     let summary = run_replay(
-        ReplayConfig {
-            inputs: vec![FileInput {
-                path: file.to_path_buf(),
-                name: file.display().to_string(),
-                options: SourceOptions::default(),
-            }],
-            out: out.path().to_path_buf(),
+        sentinel_benches::bench_replay(
+            file,
+            &file.display().to_string(),
+            out.path(),
             workers,
-            source: SourceSettings::default(),
-            graph,
-            models: bundle.clone(),
-            enrichment: Arc::new(EnrichmentTables::default()),
-            evidence_store: Default::default(),
-            services: services.clone(),
-            rules_dir: None,
-            cluster: None,
-        },
+            bundle.clone(),
+            services.clone(),
+        ),
         counters.clone(),
     )?;
     let wall = summary.elapsed.as_secs_f64();
@@ -360,10 +349,7 @@ fn main() -> anyhow::Result<()> {
     }
     let bundle = sentinel_benches::bench_models(&models)?;
     let services = sentinel_benches::bench_services(&models, false)?;
-    let graph = GraphConfig {
-        bucket_ms: 1000,
-        ..GraphConfig::default()
-    };
+    let graph = sentinel_benches::bench_graph();
     println!(
         "cost-bench: {} ({runs} runs each; models: {})",
         file.display(),
@@ -386,7 +372,7 @@ fn main() -> anyhow::Result<()> {
     let base = base.context("--runs must be at least 1")?;
     if let Some(workers) = graph_only {
         for _ in 0..runs {
-            let run = run_graph(&file, workers, graph, &bundle, &services)?;
+            let run = run_graph(&file, workers, &bundle, &services)?;
             println!(
                 "timely graph, {workers} worker(s): {:.0} records/s, {:.2} cores busy",
                 run.rate, run.cores_busy
@@ -428,7 +414,7 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..runs {
         let mut pair = [0f64; 2];
         for (slot, workers) in [1usize, 2].into_iter().enumerate() {
-            let run = run_graph(&file, workers, graph, &bundle, &services)?;
+            let run = run_graph(&file, workers, &bundle, &services)?;
             busy[slot].push(run.cores_busy);
             memo_lookups[slot] = run.counters.payload_memos.stats();
             if workers == 2 {

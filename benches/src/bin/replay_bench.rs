@@ -11,11 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::Context;
-use sentinel_dataflow::{
-    run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
-};
-use sentinel_operators::enrich::EnrichmentTables;
-use sentinel_sources::SourceOptions;
+use sentinel_dataflow::{run_replay, Counters};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -52,26 +48,14 @@ fn main() -> anyhow::Result<()> {
             let out = tempfile::tempdir()?;
             let counters = Arc::new(Counters::default());
             let summary = run_replay(
-                ReplayConfig {
-                    inputs: vec![FileInput {
-                        path: file.clone(),
-                        name: file.display().to_string(),
-                        options: SourceOptions::default(),
-                    }],
-                    out: out.path().to_path_buf(),
+                sentinel_benches::bench_replay(
+                    &file,
+                    &file.display().to_string(),
+                    out.path(),
                     workers,
-                    source: SourceSettings::default(),
-                    graph: GraphConfig {
-                        bucket_ms: 1000,
-                        ..GraphConfig::default()
-                    },
-                    models: bundle.clone(),
-                    enrichment: Arc::new(EnrichmentTables::default()),
-                    evidence_store: Default::default(),
-                    services: services.clone(),
-                    rules_dir: None,
-                    cluster: None,
-                },
+                    bundle.clone(),
+                    services.clone(),
+                ),
                 counters.clone(),
             )?;
             records = counters.records_in.load(Ordering::Relaxed);

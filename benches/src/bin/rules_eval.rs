@@ -18,17 +18,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use sentinel_dataflow::{
-    run_replay, Counters, FileInput, GraphConfig, ReplayConfig, SourceSettings,
-};
+use sentinel_dataflow::{run_replay, Counters};
 use sentinel_models::corpus_files;
 use sentinel_models::normalize::{normalize, Limits};
-use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::policy::{PolicyConfig, RuleRegistry};
 use sentinel_operators::rule_guard::{guard_batch, RuleGuard};
 use sentinel_operators::rulegen::candidates_with_sims;
 use sentinel_schema::{NoAudit, RuleStatus, ThreatClass, Verdict, WafRule};
-use sentinel_sources::SourceOptions;
 
 fn encode(s: &str) -> String {
     s.bytes()
@@ -94,26 +90,14 @@ fn main() -> anyhow::Result<()> {
     let out = tmp.path().join("out");
     let t0 = Instant::now();
     run_replay(
-        ReplayConfig {
-            inputs: vec![FileInput {
-                path: events.clone(),
-                name: "attacks".into(),
-                options: SourceOptions::default(),
-            }],
-            out: out.clone(),
-            workers: 2,
-            source: SourceSettings::default(),
-            graph: GraphConfig {
-                bucket_ms: 1000,
-                ..GraphConfig::default()
-            },
-            models: sentinel_benches::bench_models("full")?,
-            enrichment: Arc::new(EnrichmentTables::default()),
-            evidence_store: Default::default(),
+        sentinel_benches::bench_replay(
+            &events,
+            "attacks",
+            &out,
+            2,
+            sentinel_benches::bench_models("full")?,
             services,
-            rules_dir: None,
-            cluster: None,
-        },
+        ),
         Arc::new(Counters::default()),
     )?;
     println!("replayed in {:.1} s", t0.elapsed().as_secs_f64());
