@@ -30,7 +30,7 @@ use crate::dealing::Dealer;
 use crate::deferred_decode::{place_and_decode, FrameInFlight, SourceRecord as Out};
 use crate::pacing::{Pacer, Speed};
 use crate::watermark::{bucket, PartitionWatermark};
-use crate::worker_clock::CpuStopwatch;
+use crate::worker_clock::{CpuStopwatch, WorkerClock};
 use crate::{Counters, Envelope};
 
 /// One input file.
@@ -156,8 +156,9 @@ fn provenance_of(name: &str, offset: u64, origin: Option<Origin>) -> (i32, Prove
     }
 }
 
-/// Builds the file source for this worker's share of `inputs`; raw HTTP
-/// requests are parsed on the worker the analysis stage spreads them to.
+/// Builds the file source for this worker's share of `inputs`: every record
+/// is dealt to the worker that analyzes it, where raw HTTP requests are
+/// parsed.
 pub fn file_source<'scope>(
     scope: Scope<'scope, u64>,
     inputs: &[FileInput],
@@ -168,12 +169,21 @@ pub fn file_source<'scope>(
     let clock = counters.worker_clocks.for_worker(scope.index());
     let dealer = Dealer::new(scope.index(), scope.peers());
     let route = dealer.router();
-    let records = read_files(scope, inputs, settings, counters, errors, dealer);
+    let records = read_files(
+        scope,
+        inputs,
+        settings,
+        counters,
+        errors,
+        dealer,
+        clock.clone(),
+    );
     place_and_decode(records, settings.validation, route, clock)
 }
 
 /// Reads this worker's share of `inputs`; tells `dealer` what reading
-/// costs and what the worker's stateless stage costs, after each activation.
+/// costs and where the worker's `clock` (its stateless stage) stands, after
+/// each activation.
 fn read_files<'scope>(
     scope: Scope<'scope, u64>,
     inputs: &[FileInput],
@@ -181,9 +191,9 @@ fn read_files<'scope>(
     counters: Arc<Counters>,
     errors: Arc<Mutex<Vec<String>>>,
     mut dealer: Dealer,
+    clock: Arc<WorkerClock>,
 ) -> StreamVec<'scope, u64, Out> {
     let (index, peers) = (scope.index(), scope.peers());
-    let clock = counters.worker_clocks.for_worker(index);
     let mine: Vec<FileInput> = inputs
         .iter()
         .enumerate()
@@ -397,15 +407,39 @@ mod tests {
     /// for a dead letter).
     type Emitted = (u64, u64, Option<i64>);
 
-    fn read(path: &std::path::Path, settings: SourceSettings) -> Vec<Emitted> {
-        let input = FileInput {
+    /// `n` raw HTTP requests in a file, the one at `bad` not HTTP at all.
+    fn requests_file(dir: &std::path::Path, n: usize, bad: Option<usize>) -> PathBuf {
+        let path = dir.join("requests.http");
+        let mut data = Vec::new();
+        for i in 0..n {
+            if Some(i) == bad {
+                data.extend_from_slice(b"this line is not an HTTP request\r\n\r\n");
+            } else {
+                data.extend_from_slice(
+                    format!(
+                        "GET http://shop.example/item?id={i} HTTP/1.1\r\nHost: shop.example\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+            }
+        }
+        std::fs::write(&path, &data).unwrap();
+        path
+    }
+
+    fn raw_http_input(path: &std::path::Path) -> FileInput {
+        FileInput {
             path: path.to_path_buf(),
             name: "requests.http".into(),
             options: SourceOptions {
                 format: Some(InputFormat::RawHttp),
                 ..SourceOptions::default()
             },
-        };
+        }
+    }
+
+    fn read(path: &std::path::Path, settings: SourceSettings) -> Vec<Emitted> {
+        let input = raw_http_input(path);
         let mut out = timely::execute_directly(move |worker| {
             let (tx, rx) = std::sync::mpsc::channel();
             worker.dataflow::<u64, _, _>(|scope| {
@@ -442,19 +476,7 @@ mod tests {
     #[test]
     fn raw_http_requests_parsed_downstream_keep_their_timestamps() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("requests.http");
-        let mut data = Vec::new();
-        for i in 0..40 {
-            if i == 17 {
-                data.extend_from_slice(b"this line is not an HTTP request\r\n\r\n");
-            } else {
-                data.extend_from_slice(
-                    format!("GET http://shop.example/item?id={i} HTTP/1.1\r\nHost: shop.example\r\n\r\n")
-                        .as_bytes(),
-                );
-            }
-        }
-        std::fs::write(&path, &data).unwrap();
+        let path = requests_file(dir.path(), 40, Some(17));
         // 10 ms between requests, 50 ms buckets, no lateness: a bucket
         // every five requests.
         let settings = SourceSettings {
@@ -482,36 +504,11 @@ mod tests {
             }
         }
     }
-}
-
-#[cfg(test)]
-mod dealing_tests {
-    use super::*;
-    use sentinel_sources::InputFormat;
-    use timely::dataflow::operators::Inspect;
 
     #[test]
     fn two_workers_get_every_record_once_and_the_stage_clock_runs_where_they_are_parsed() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("requests.http");
-        let mut data = Vec::new();
-        for i in 0..600 {
-            data.extend_from_slice(
-                format!(
-                    "GET http://shop.example/item?id={i} HTTP/1.1\r\nHost: shop.example\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        std::fs::write(&path, &data).unwrap();
-        let input = FileInput {
-            path: path.clone(),
-            name: "requests.http".into(),
-            options: SourceOptions {
-                format: Some(InputFormat::RawHttp),
-                ..SourceOptions::default()
-            },
-        };
+        let input = raw_http_input(&requests_file(dir.path(), 600, None));
         let counters = Arc::new(Counters::default());
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (c, s) = (counters.clone(), seen.clone());

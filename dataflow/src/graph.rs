@@ -107,8 +107,8 @@ fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
-/// Spreads records over workers by their provenance (load balance for the
-/// stateless stage; raw HTTP requests are parsed where it sends them).
+/// A record's hash by its provenance: what [`spread_events`] routes by, and
+/// what a file reader's dealer maps to a worker.
 pub(crate) fn spread(p: &Provenance) -> u64 {
     p.offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ sentinel_operators::timely_ops::route(&p.source)
 }
@@ -263,7 +263,6 @@ pub fn build_analysis<'scope>(
     // `spread_events`; a file's reader deals them), and the time the stage
     // takes is added to the worker's clock (the reader's dealer reads it).
     let clock = counters.worker_clocks.for_worker(scope.index());
-    let exchanged = events.map(Wire);
     let analyze_clock = clock.clone();
     let analyze = move |a: &mut EventAnalyzer,
                         (event, provenance, late, verified): EventInFlight| {
@@ -303,11 +302,17 @@ pub fn build_analysis<'scope>(
                     },
                 ),
             };
-            crate::model_updates::analyze_with_updates(exchanged, updates, watch, analyzer, analyze)
+            crate::model_updates::analyze_with_updates(
+                events.map(Wire),
+                updates,
+                watch,
+                analyzer,
+                analyze,
+            )
         }
         None => {
             let mut analyzer = analyzer;
-            exchanged.map(move |Wire(e)| analyze(&mut analyzer, e))
+            events.map(move |e| analyze(&mut analyzer, e))
         }
     };
 

@@ -284,7 +284,7 @@ fn a_reused_slot_holds_nothing_of_the_previous_simulation() {
             },
             20,
         ),
-        // The defaults too (decommits batched, 1 MiB kept resident).
+        // The defaults too (decommits batched, nothing kept resident).
         (
             SandboxConfig {
                 pool_slots: 2,
