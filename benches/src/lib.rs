@@ -87,7 +87,17 @@ pub fn bench_services(
     kind: &str,
     outcome_cache: bool,
 ) -> anyhow::Result<sentinel_dataflow::GraphServices> {
-    let simulator = bench_simulator(kind, outcome_cache)?;
+    bench_services_keeping(kind, outcome_cache, None)
+}
+
+/// [`bench_services`] with the sandbox's `memory_keep_resident_bytes` set
+/// (`None`: the default), for the benches' `--keep-resident` option.
+pub fn bench_services_keeping(
+    kind: &str,
+    outcome_cache: bool,
+    keep_resident: Option<usize>,
+) -> anyhow::Result<sentinel_dataflow::GraphServices> {
+    let simulator = bench_simulator(kind, outcome_cache, keep_resident)?;
     let rule_guard = if kind == "full" {
         Some(std::sync::Arc::new(
             sentinel_operators::rule_guard::RuleGuard::from_config(&Default::default())?,
@@ -104,10 +114,12 @@ pub fn bench_services(
 
 /// The threat-twin simulator the bench graphs run with the full models
 /// (`None` with the rules alone, as `--no-simulate` would).
-/// `outcome_cache`: see [`bench_services`].
+/// `outcome_cache`: see [`bench_services`]; `keep_resident`: see
+/// [`bench_services_keeping`].
 pub fn bench_simulator(
     kind: &str,
     outcome_cache: bool,
+    keep_resident: Option<usize>,
 ) -> anyhow::Result<Option<std::sync::Arc<sentinel_operators::simulate::Simulator>>> {
     if kind != "full" {
         return Ok(None);
@@ -120,6 +132,8 @@ pub fn bench_simulator(
             } else {
                 0
             },
+            memory_keep_resident_bytes: keep_resident
+                .unwrap_or(defaults.memory_keep_resident_bytes),
             ..defaults
         },
         std::sync::Arc::new(sentinel_schema::NoAudit),

@@ -9,10 +9,11 @@
 //! policy (which the graph runs on top, for the few tagged verdicts). Its
 //! verdicts are compared with the graph's, line for line.
 //!
-//! `cargo run --release -p sentinel-benches --bin cost-bench [FILE] [--runs N] [--models full|rules] [--synthetic EVENTS:CLIENTS] [--graph-only WORKERS]`
+//! `cargo run --release -p sentinel-benches --bin cost-bench [FILE] [--runs N] [--models full|rules] [--synthetic EVENTS:CLIENTS] [--graph-only WORKERS] [--keep-resident BYTES]`
 //! (default FILE: ../shared/data/csic2010/normalTrafficTraining.txt.gz; `--synthetic` generates
 //! a stream where each client returns many times per window instead;
-//! `--graph-only` runs the loop once, then only the graph, for profiling)
+//! `--graph-only` runs the loop once, then only the graph, for profiling;
+//! `--keep-resident` sets the sandbox's `memory_keep_resident_bytes`)
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -327,9 +328,14 @@ fn main() -> anyhow::Result<()> {
     let mut synthetic: Option<(usize, usize)> = None;
     // For profiling: only the graph, with this many workers.
     let mut graph_only: Option<usize> = None;
+    // The sandbox's memory_keep_resident_bytes (default: the sandbox's).
+    let mut keep_resident: Option<usize> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().context("--runs N")?.parse()?,
+            "--keep-resident" => {
+                keep_resident = Some(args.next().context("--keep-resident BYTES")?.parse()?)
+            }
             "--graph-only" => {
                 graph_only = Some(args.next().context("--graph-only WORKERS")?.parse()?)
             }
@@ -348,7 +354,7 @@ fn main() -> anyhow::Result<()> {
         write_synthetic(&file, n, k)?;
     }
     let bundle = sentinel_benches::bench_models(&models)?;
-    let services = sentinel_benches::bench_services(&models, false)?;
+    let services = sentinel_benches::bench_services_keeping(&models, false, keep_resident)?;
     let graph = sentinel_benches::bench_graph();
     println!(
         "cost-bench: {} ({runs} runs each; models: {})",

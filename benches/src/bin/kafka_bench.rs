@@ -10,7 +10,7 @@
 //!    (verdict received − event time). Uses `bucket_ms = 10` and no allowed
 //!    lateness: latency is bounded below by the bucket plus the lateness.
 //!
-//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules --timeout-s S --model-watch --only broker|throughput|latency --distinct-attacks N --no-twins]`
+//! `cargo run --release -p sentinel-benches --bin kafka-bench [-- --events N --rate R --models full|rules --timeout-s S --model-watch --only broker|throughput|latency --distinct-attacks N --no-twins --keep-resident BYTES]`
 //!
 //! One event in five is a SQL injection; `--distinct-attacks N` makes the
 //! attacks cycle over N payloads (default 0: every attack a payload of its
@@ -358,6 +358,8 @@ fn main() -> anyhow::Result<()> {
     // Full models without the threat twins: tells the twins' share of the
     // latency from the models'.
     let mut no_twins = false;
+    // The sandbox's memory_keep_resident_bytes (default: the sandbox's).
+    let mut keep_resident: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -367,6 +369,9 @@ fn main() -> anyhow::Result<()> {
             "--timeout-s" => timeout_s = args.next().context("--timeout-s S")?.parse()?,
             "--model-watch" => model_watch = true,
             "--no-twins" => no_twins = true,
+            "--keep-resident" => {
+                keep_resident = Some(args.next().context("--keep-resident BYTES")?.parse()?)
+            }
             "--distinct-attacks" => DISTINCT_ATTACKS.store(
                 args.next().context("--distinct-attacks N")?.parse()?,
                 Ordering::Relaxed,
@@ -380,7 +385,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let bundle = sentinel_benches::bench_models(&models)?;
-    let mut services = sentinel_benches::bench_services(&models, true)?;
+    let mut services = sentinel_benches::bench_services_keeping(&models, true, keep_resident)?;
     if no_twins {
         services.simulator = None;
     }
