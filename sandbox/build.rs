@@ -22,10 +22,11 @@ fn main() {
     for dir in ["sandbox/guests/twin-guest", "sandbox/guests/twins"] {
         watch(&workspace.join(dir));
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        workspace.join("Cargo.lock").display()
-    );
+    // The lock file pins the guest's dependencies; the workspace manifest
+    // holds its profile (`wasm-guest`).
+    for file in ["Cargo.lock", "Cargo.toml"] {
+        println!("cargo:rerun-if-changed={}", workspace.join(file).display());
+    }
     println!("cargo:rerun-if-env-changed=SENTINEL_GUEST_WASM");
 
     // An explicit prebuilt module (e.g. for cross builds) wins.
@@ -84,10 +85,9 @@ fn target_root(out_dir: &Path) -> PathBuf {
 }
 
 fn watch(dir: &Path) {
-    println!(
-        "cargo:rerun-if-changed={}",
-        dir.join("Cargo.toml").display()
-    );
+    for file in ["Cargo.toml", "build.rs"] {
+        println!("cargo:rerun-if-changed={}", dir.join(file).display());
+    }
     let src = dir.join("src");
     if let Ok(entries) = std::fs::read_dir(&src) {
         for e in entries.flatten() {

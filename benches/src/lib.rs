@@ -132,8 +132,7 @@ pub fn bench_simulator(
             } else {
                 0
             },
-            memory_keep_resident_bytes: keep_resident
-                .unwrap_or(defaults.memory_keep_resident_bytes),
+            memory_keep_resident_bytes: keep_resident.or(defaults.memory_keep_resident_bytes),
             ..defaults
         },
         std::sync::Arc::new(sentinel_schema::NoAudit),

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use sentinel_schema::{AuditHook, NoAudit};
 use serde_json::json;
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    Config, Enabled, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
     PoolingAllocationConfig, ResourceLimiter, Store, Trap, UpdateDeadline,
 };
 
@@ -244,7 +244,12 @@ impl Sandbox {
             // zeroing the first bytes of a slot with memset instead avoids
             // most of them.
             .decommit_batch_size(config.decommit_batch.max(1))
-            .linear_memory_keep_resident(config.memory_keep_resident_bytes)
+            .pagemap_scan(if config.scans_pagemap() {
+                Enabled::Yes
+            } else {
+                Enabled::No
+            })
+            .linear_memory_keep_resident(config.effective_memory_keep_resident())
             .table_keep_resident(config.table_keep_resident_bytes);
         let mut wc = Config::new();
         wc.consume_fuel(true)

@@ -255,36 +255,54 @@ fn compiled_modules_are_cached_on_disk() {
 }
 
 /// A guest that looks for what an earlier simulation left in its memory:
-/// it traps when the marker is there, then leaves one, in the part of the
-/// slot kept resident (reset with memset) and in the part beyond it (reset
-/// with madvise). Freed slots must come back zeroed either way.
+/// it traps when a marker is there, then leaves one, in the part of the
+/// slot kept resident (restored in place) and in the part beyond it
+/// (returned to the OS); it also checks and overwrites a byte of its data
+/// segment, which must come back from the image. Freed slots must come back
+/// as new either way, with and without `PAGEMAP_SCAN`.
 #[test]
 fn a_reused_slot_holds_nothing_of_the_previous_simulation() {
     let body = format!(
         r#"(if (i32.load (i32.const 8192)) (then unreachable))
            (if (i32.load (i32.const 200000)) (then unreachable))
+           (if (i32.ne (i32.load8_u (i32.const 12288)) (i32.const 7)) (then unreachable))
            (i32.store (i32.const 8192) (i32.const 1))
            (i32.store (i32.const 200000) (i32.const 1))
+           (i32.store8 (i32.const 12288) (i32.const 0))
            i64.const {}"#,
         REPORT.len()
     );
     let memory = guest("", &body).replace(
         "(memory (export \"memory\") 1)",
-        "(memory (export \"memory\") 4)",
+        "(memory (export \"memory\") 4) (data (i32.const 12288) \"\\07\")",
     );
     let configs = [
-        // One page of 64 KiB kept resident: the marker at 8 KiB is zeroed by
-        // memset, the one at ~195 KiB by madvise.
+        // No scan, one page of 64 KiB kept resident: the markers at 8 KiB
+        // and 12 KiB are restored by memset and memcpy, the one at ~195 KiB
+        // by madvise.
         (
             SandboxConfig {
                 pool_slots: 2,
-                memory_keep_resident_bytes: 64 << 10,
+                memory_keep_resident_bytes: Some(64 << 10),
+                pagemap_scan: false,
                 decommit_batch: 1,
                 ..small_limits()
             },
             20,
         ),
-        // The defaults too (decommits batched, nothing kept resident).
+        // With the scan (where the kernel has it), one dirty page restored
+        // in place and the others returned to the OS.
+        (
+            SandboxConfig {
+                pool_slots: 2,
+                memory_keep_resident_bytes: Some(4 << 10),
+                decommit_batch: 1,
+                ..small_limits()
+            },
+            20,
+        ),
+        // The defaults too (every dirty page restored in place with the
+        // scan; without it decommits batched, nothing kept resident).
         (
             SandboxConfig {
                 pool_slots: 2,

@@ -111,3 +111,20 @@ proptest! {
         prop_assert_eq!(confirmed(class, &payload), native(class, &payload), "{} {}", class, payload);
     }
 }
+
+/// Deeply nested SQL reaches the parser's own recursion limit (depth 50)
+/// instead of the stack: without `recursive-protection` (whose stack
+/// switching cost every wasm32 parser call a fresh 2 MiB stack) the twin
+/// must still answer, in the sandbox and natively, and both must agree.
+#[test]
+fn deeply_nested_sql_is_answered_not_crashed() {
+    let (sb, m) = twins();
+    for depth in [10, 60, 5_000] {
+        let payload = format!("1' OR {}1{} = 1 -- ", "(".repeat(depth), ")".repeat(depth));
+        let sim = sb.simulate(m, "sqli", payload.as_bytes());
+        let report = sim
+            .report
+            .unwrap_or_else(|e| panic!("depth {depth}: the twin failed: {e}"));
+        assert_eq!(report.exploit, native("sqli", &payload), "depth {depth}");
+    }
+}

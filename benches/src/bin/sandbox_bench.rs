@@ -163,10 +163,20 @@ fn main() -> anyhow::Result<()> {
             .collect();
         let t0 = Instant::now();
         while spin_sb.health().running < 100 {
-            anyhow::ensure!(
-                t0.elapsed() < Duration::from_secs(30),
-                "simulations did not start"
-            );
+            if t0.elapsed() > Duration::from_secs(30) {
+                // Say why: the simulations that ended instead of spinning.
+                let running = spin_sb.health().running;
+                spin_sb.panic("bench");
+                let ended: Vec<String> = tasks
+                    .into_iter()
+                    .filter_map(|t| rt.block_on(t).ok())
+                    .filter_map(|s| s.report.err().map(|e| e.to_string()))
+                    .collect();
+                anyhow::bail!(
+                    "only {running} of 100 simulations started within 30 s; \
+                     failures (including the panic's): {ended:?}"
+                );
+            }
             std::thread::sleep(Duration::from_millis(2));
         }
         std::thread::sleep(Duration::from_millis(20));

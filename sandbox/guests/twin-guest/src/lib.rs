@@ -20,6 +20,12 @@
 
 use sentinel_twins::Family;
 
+/// The allocator: dlmalloc, which takes the free part of the initial memory
+/// before it grows the memory (see `build.rs`).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 /// ABI version implemented by this guest.
 pub const ABI_VERSION: i32 = 1;
 
