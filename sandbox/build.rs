@@ -4,7 +4,7 @@
 //!
 //! The guest is built by a nested `cargo build` in its own target directory
 //! (`target/wasm-guests`), so it never contends for the outer build's lock,
-//! with the workspace's `wasm-guest` profile (size-optimized, LTO) and the
+//! with the workspace's `wasm-guest` profile (`opt-level = 3`, LTO) and the
 //! workspace's `Cargo.lock` (`--locked`).
 
 use std::env;
