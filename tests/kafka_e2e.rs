@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use common::events::{intended_class, stream};
-use common::kafka::{committed, produce, read_topic, write_config, Broker};
+use common::kafka::{committed, high_watermarks, produce, read_topic, write_config, Broker};
 use common::service::Service;
 use common::{jsonl, ok, sentinel};
 use serde_json::Value;
@@ -34,8 +34,11 @@ fn values(brokers: &str, topic: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Verdicts by evidence id, and dead letters.
+type Outputs = (BTreeMap<String, Vec<Value>>, Vec<Value>);
+
 /// Evidence ids covered by verdicts and dead-letter keys so far.
-fn covered(brokers: &str) -> (BTreeMap<String, Vec<Value>>, Vec<Value>) {
+fn covered(brokers: &str) -> Outputs {
     let mut by_id: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for v in values(brokers, "events.sentinel_verdict") {
         by_id
@@ -46,26 +49,102 @@ fn covered(brokers: &str) -> (BTreeMap<String, Vec<Value>>, Vec<Value>) {
     (by_id, values(brokers, "events.dead_letter"))
 }
 
-fn wait_for(
+fn wait_for(brokers: &str, ids: &BTreeSet<String>, dead: usize, timeout: Duration) -> Outputs {
+    try_wait_for(brokers, ids, dead, timeout).unwrap_or_else(|why| panic!("{why}"))
+}
+
+/// [`wait_for`], returning what was missing at the deadline instead of
+/// panicking.
+fn try_wait_for(
     brokers: &str,
     ids: &BTreeSet<String>,
     dead: usize,
     timeout: Duration,
-) -> (BTreeMap<String, Vec<Value>>, Vec<Value>) {
+) -> Result<Outputs, String> {
     let deadline = Instant::now() + timeout;
     loop {
         let (v, d) = covered(brokers);
         if ids.iter().all(|id| v.contains_key(id)) && d.len() >= dead {
-            return (v, d);
+            return Ok((v, d));
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out: {} of {} verdicts, {} of {dead} dead letters",
-            ids.iter().filter(|id| v.contains_key(*id)).count(),
-            ids.len(),
-            d.len()
-        );
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "timed out: {} of {} verdicts, {} of {dead} dead letters",
+                ids.iter().filter(|id| v.contains_key(*id)).count(),
+                ids.len(),
+                d.len()
+            ));
+        }
         std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Why some of `ids` have no verdict, told apart from the input topic, the
+/// service group's committed offsets and the broker's watermarks.
+enum Shortfall {
+    /// A record without a verdict lies below its partition's committed
+    /// offset, or is not in the topic: Sentinel lost it.
+    Lost(String),
+    /// Every record without a verdict lies at or above the committed
+    /// offsets, and the broker reports a high watermark below records a
+    /// fresh consumer reads: tansu stopped serving a long-lived consumer
+    /// (the defect the README describes). A restart resumes from the
+    /// committed offsets.
+    BrokerStale(String),
+    /// Not processed, not committed, and the broker's watermarks are right:
+    /// Sentinel stalled.
+    Stalled(String),
+}
+
+fn diagnose(brokers: &str, ids: &BTreeSet<String>, partitions: u32) -> Shortfall {
+    let (verdicts, _) = covered(brokers);
+    let input = read_topic(brokers, "events.evidence_created");
+    let mut at: BTreeMap<String, (i32, i64)> = BTreeMap::new();
+    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
+    for (p, o, v) in &input {
+        let e = ends.entry(*p).or_default();
+        *e = (*e).max(o + 1);
+        if let Ok(v) = serde_json::from_slice::<Value>(v) {
+            if let Some(id) = v["evidence_id"].as_str() {
+                at.entry(id.to_string()).or_insert((*p, *o));
+            }
+        }
+    }
+    let committed: BTreeMap<i32, i64> =
+        committed(brokers, "sentinel", "events.evidence_created", partitions)
+            .into_iter()
+            .collect();
+    let high: BTreeMap<i32, i64> = high_watermarks(brokers, "events.evidence_created", partitions)
+        .into_iter()
+        .collect();
+    let missing: Vec<&String> = ids
+        .iter()
+        .filter(|id| !verdicts.contains_key(*id))
+        .collect();
+    let facts = format!(
+        "{} without a verdict (first {:?}); committed {committed:?}; high watermarks {high:?}; \
+         a fresh consumer read to {ends:?}",
+        missing.len(),
+        missing.first()
+    );
+    for id in &missing {
+        match at.get(*id) {
+            None => return Shortfall::Lost(format!("{id} is not in the input topic; {facts}")),
+            Some((p, o)) if committed.get(p).is_some_and(|c| o < c) => {
+                return Shortfall::Lost(format!(
+                    "{id} (partition {p}, offset {o}) is behind the committed offset; {facts}"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    if ends
+        .iter()
+        .any(|(p, end)| high.get(p).is_some_and(|h| h < end))
+    {
+        Shortfall::BrokerStale(facts)
+    } else {
+        Shortfall::Stalled(facts)
     }
 }
 
@@ -283,7 +362,24 @@ fn a_killed_service_restarts_and_loses_nothing() {
             std::fs::read_to_string(&log).unwrap_or_default()
         )
     });
-    let (verdicts, _) = wait_for(&broker.brokers(), &ids, 0, Duration::from_secs(120));
+    let (verdicts, _) = match try_wait_for(&broker.brokers(), &ids, 0, Duration::from_secs(120)) {
+        Ok(done) => done,
+        Err(why) => match diagnose(&broker.brokers(), &ids, 4) {
+            Shortfall::Lost(facts) => panic!("{why}: lost input: {facts}"),
+            Shortfall::Stalled(facts) => panic!("{why}: the service stalled: {facts}"),
+            // Not a loss: the broker stopped serving the records it holds.
+            // The restart that recovers them is part of what this test
+            // checks (resuming from committed offsets loses nothing).
+            Shortfall::BrokerStale(facts) => {
+                eprintln!(
+                    "{why}: tansu reports stale watermarks ({facts}); restarting the service"
+                );
+                assert!(service.terminate(Duration::from_secs(60)).success());
+                service = Service::start(&config, &dir.path().join("run3.log"));
+                wait_for(&broker.brokers(), &ids, 0, Duration::from_secs(120))
+            }
+        },
+    };
     std::mem::forget(guard);
     assert!(
         service.terminate(Duration::from_secs(60)).success(),
@@ -310,6 +406,13 @@ fn a_killed_service_restarts_and_loses_nothing() {
         duplicates < ids.len() / 2,
         "{duplicates} duplicates: the restart did not resume from committed offsets"
     );
+    // The diagnosis a timeout would print calls an id the topic never had lost.
+    let mut unknown = ids.clone();
+    unknown.insert("never-produced".into());
+    assert!(matches!(
+        diagnose(&broker.brokers(), &unknown, 4),
+        Shortfall::Lost(facts) if facts.starts_with("never-produced is not in the input topic")
+    ));
 }
 
 #[test]

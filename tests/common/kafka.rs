@@ -221,6 +221,25 @@ pub fn read_topic(brokers: &str, topic: &str) -> Vec<(i32, i64, Vec<u8>)> {
     out
 }
 
+/// The high watermark the broker reports for each partition of `topic`
+/// (`ListOffsets`), as `(partition, offset)`.
+#[allow(dead_code)] // not every test binary that includes `common` uses it
+pub fn high_watermarks(brokers: &str, topic: &str, partitions: u32) -> Vec<(i32, i64)> {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "sentinel-tests-watermarks")
+        .create()
+        .expect("consumer");
+    (0..partitions as i32)
+        .map(|p| {
+            let (_, high) = c
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .expect("watermarks");
+            (p, high)
+        })
+        .collect()
+}
+
 /// Committed offsets of `group` on `topic`, per partition.
 pub fn committed(brokers: &str, group: &str, topic: &str, partitions: u32) -> Vec<(i32, i64)> {
     let c: BaseConsumer = ClientConfig::new()
