@@ -317,37 +317,53 @@ fn write_synthetic(path: &std::path::Path, n: usize, k: usize) -> anyhow::Result
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let mut file = PathBuf::from(concat!(
+/// Scaling and COST: a single-threaded loop against the timely graph.
+#[derive(clap::Parser)]
+#[command(name = "cost-bench")]
+struct Args {
+    /// Recorded input (ignored with `--synthetic`).
+    #[arg(default_value = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/data/csic2010/normalTrafficTraining.txt.gz"
-    ));
-    let mut runs = 5;
-    let mut models = "full".to_string();
-    let mut synthetic: Option<(usize, usize)> = None;
-    // For profiling: only the graph, with this many workers.
-    let mut graph_only: Option<usize> = None;
-    // The sandbox's memory_keep_resident_bytes (default: the sandbox's).
-    let mut keep_resident: Option<usize> = None;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--runs" => runs = args.next().context("--runs N")?.parse()?,
-            "--keep-resident" => {
-                keep_resident = Some(args.next().context("--keep-resident BYTES")?.parse()?)
-            }
-            "--graph-only" => {
-                graph_only = Some(args.next().context("--graph-only WORKERS")?.parse()?)
-            }
-            "--models" => models = args.next().context("--models full|rules")?,
-            "--synthetic" => {
-                let spec = args.next().context("--synthetic EVENTS:CLIENTS")?;
-                let (n, k) = spec.split_once(':').context("--synthetic EVENTS:CLIENTS")?;
-                synthetic = Some((n.parse()?, k.parse()?));
-            }
-            _ => file = PathBuf::from(a),
-        }
-    }
+    ))]
+    file: PathBuf,
+    /// Runs of each kind (medians are reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// `full` (the default model and the behaviour forest) or `rules`.
+    #[arg(long, default_value = "full")]
+    models: String,
+    /// Generate EVENTS events from CLIENTS clients, each back many times
+    /// per window, instead of reading FILE.
+    #[arg(long, value_name = "EVENTS:CLIENTS", value_parser = parse_synthetic)]
+    synthetic: Option<(usize, usize)>,
+    /// For profiling: run the loop once, then only the graph with this
+    /// many workers.
+    #[arg(long, value_name = "WORKERS")]
+    graph_only: Option<usize>,
+    /// The sandbox's `memory_keep_resident_bytes` (default: the sandbox's).
+    #[arg(long, value_name = "BYTES")]
+    keep_resident: Option<usize>,
+}
+
+/// `EVENTS:CLIENTS`.
+fn parse_synthetic(spec: &str) -> Result<(usize, usize), String> {
+    let (n, k) = spec
+        .split_once(':')
+        .ok_or_else(|| format!("{spec:?} is not EVENTS:CLIENTS"))?;
+    let number = |x: &str| x.parse::<usize>().map_err(|e| format!("{x:?}: {e}"));
+    Ok((number(n)?, number(k)?))
+}
+
+fn main() -> anyhow::Result<()> {
+    let Args {
+        mut file,
+        runs,
+        models,
+        synthetic,
+        graph_only,
+        keep_resident,
+    } = clap::Parser::parse();
     let scratch = tempfile::tempdir()?;
     if let Some((n, k)) = synthetic {
         file = scratch.path().join(format!("synthetic-{n}-{k}.jsonl"));

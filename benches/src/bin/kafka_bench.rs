@@ -340,6 +340,44 @@ static DISTINCT_ATTACKS: std::sync::atomic::AtomicUsize = std::sync::atomic::Ato
 /// `--max-in-flight`: the source's backpressure threshold.
 static MAX_IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(200_000);
 
+/// Kafka throughput and latency through a local tansu broker.
+#[derive(clap::Parser)]
+#[command(name = "kafka-bench")]
+struct Args {
+    /// Events in the throughput backlog.
+    #[arg(long, default_value_t = 500_000)]
+    events: usize,
+    /// Offered rate of the latency phase, events/s.
+    #[arg(long, default_value_t = 25_000)]
+    rate: usize,
+    /// `full` (the default model, the behaviour forest, the twins) or `rules`.
+    #[arg(long, default_value = "full")]
+    models: String,
+    /// Give up on a phase after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout_s: u64,
+    /// As `sentinel run`: models follow the registry through timestamped
+    /// updates, so the analysis waits for the control frontier.
+    #[arg(long)]
+    model_watch: bool,
+    /// Run one phase only.
+    #[arg(long, value_parser = ["broker", "throughput", "latency"])]
+    only: Option<String>,
+    /// Full models without the threat twins (tells the twins' share of the
+    /// latency from the models').
+    #[arg(long)]
+    no_twins: bool,
+    /// The sandbox's `memory_keep_resident_bytes` (default: the sandbox's).
+    #[arg(long, value_name = "BYTES")]
+    keep_resident: Option<usize>,
+    /// Attacks cycle over N payloads (0: every attack a payload of its own).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    distinct_attacks: usize,
+    /// The source's backpressure threshold.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    max_in_flight: usize,
+}
+
 fn main() -> anyhow::Result<()> {
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
@@ -347,43 +385,20 @@ fn main() -> anyhow::Result<()> {
             .with_writer(std::io::stderr)
             .init();
     }
-    let mut n = 500_000usize;
-    let mut rate = 25_000usize;
-    let mut models = "full".to_string();
-    let mut timeout_s = 300u64;
-    // As `sentinel run`: models follow the registry through timestamped
-    // updates, so the analysis waits for the control frontier.
-    let mut model_watch = false;
-    let mut only: Option<String> = None;
-    // Full models without the threat twins: tells the twins' share of the
-    // latency from the models'.
-    let mut no_twins = false;
-    // The sandbox's memory_keep_resident_bytes (default: the sandbox's).
-    let mut keep_resident: Option<usize> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--models" => models = args.next().context("--models full|rules")?,
-            "--events" => n = args.next().context("--events N")?.parse()?,
-            "--rate" => rate = args.next().context("--rate R")?.parse()?,
-            "--timeout-s" => timeout_s = args.next().context("--timeout-s S")?.parse()?,
-            "--model-watch" => model_watch = true,
-            "--no-twins" => no_twins = true,
-            "--keep-resident" => {
-                keep_resident = Some(args.next().context("--keep-resident BYTES")?.parse()?)
-            }
-            "--distinct-attacks" => DISTINCT_ATTACKS.store(
-                args.next().context("--distinct-attacks N")?.parse()?,
-                Ordering::Relaxed,
-            ),
-            "--only" => only = Some(args.next().context("--only broker|throughput|latency")?),
-            "--max-in-flight" => MAX_IN_FLIGHT.store(
-                args.next().context("--max-in-flight N")?.parse()?,
-                std::sync::atomic::Ordering::Relaxed,
-            ),
-            other => bail!("unknown argument {other}"),
-        }
-    }
+    let Args {
+        events: n,
+        rate,
+        models,
+        timeout_s,
+        model_watch,
+        only,
+        no_twins,
+        keep_resident,
+        distinct_attacks,
+        max_in_flight,
+    } = clap::Parser::parse();
+    DISTINCT_ATTACKS.store(distinct_attacks, Ordering::Relaxed);
+    MAX_IN_FLIGHT.store(max_in_flight, Ordering::Relaxed);
     let bundle = sentinel_benches::bench_models(&models)?;
     let mut services = sentinel_benches::bench_services_keeping(&models, true, keep_resident)?;
     if no_twins {

@@ -10,29 +10,31 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use anyhow::Context;
 use sentinel_dataflow::{run_replay, Counters};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let mut file = PathBuf::from(concat!(
+/// End-to-end replay throughput with 1 and 2 workers.
+#[derive(clap::Parser)]
+#[command(name = "replay-bench")]
+struct Args {
+    /// Recorded input (raw HTTP, JSONL, gzip or not).
+    #[arg(default_value = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/data/csic2010/normalTrafficTraining.txt.gz"
-    ));
-    let mut runs = 5;
-    let mut models = "full".to_string();
-    while let Some(a) = args.next() {
-        if a == "--runs" {
-            runs = args.next().context("--runs N")?.parse()?;
-        } else if a == "--models" {
-            models = args.next().context("--models full|rules")?;
-        } else {
-            file = PathBuf::from(a);
-        }
-    }
+    ))]
+    file: PathBuf,
+    /// Runs per worker count (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// `full` (the default model and the behaviour forest) or `rules`.
+    #[arg(long, default_value = "full")]
+    models: String,
+}
+
+fn main() -> anyhow::Result<()> {
+    let Args { file, runs, models } = clap::Parser::parse();
     let bundle = sentinel_benches::bench_models(&models)?;
     let services = sentinel_benches::bench_services(&models, false)?;
     println!(
