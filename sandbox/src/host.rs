@@ -283,12 +283,17 @@ impl Sandbox {
         // No host functions at all: the linker stays empty, so a module can
         // only be instantiated when it imports nothing.
         let linker = Linker::new(&engine);
-        audit.audit(
-            "sandbox",
-            "sandbox.started",
-            "engine",
-            serde_json::to_value(&config).unwrap_or_default(),
-        );
+        // The configuration, and how freed slots are reset on this host
+        // (the scan depends on the kernel).
+        let mut started = serde_json::to_value(&config).unwrap_or_default();
+        if let Some(fields) = started.as_object_mut() {
+            fields.insert("pagemap_scan_active".into(), config.scans_pagemap().into());
+            fields.insert(
+                "memory_keep_resident_effective".into(),
+                config.effective_memory_keep_resident().into(),
+            );
+        }
+        audit.audit("sandbox", "sandbox.started", "engine", started);
         Ok(Sandbox {
             engine,
             linker: Arc::new(linker),

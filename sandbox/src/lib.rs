@@ -29,6 +29,6 @@ mod host;
 
 pub use abi::GuestReport;
 pub use block_on::block_on;
-pub use config::SandboxConfig;
+pub use config::{SandboxConfig, SCANNED_KEEP_RESIDENT_BYTES};
 pub use control::SandboxHealth;
 pub use host::{GuestModule, Sandbox, SimFailure, Simulation};

@@ -320,3 +320,40 @@ fn a_reused_slot_holds_nothing_of_the_previous_simulation() {
         }
     }
 }
+
+/// The `sandbox.started` audit record says how freed slots are reset on
+/// this host: the scan is used only where it is enabled and the kernel has
+/// it, and the bytes kept resident follow (4 MiB with the scan, 0 without,
+/// unless configured).
+#[test]
+fn the_start_record_says_how_slots_are_reset() {
+    #[derive(Default)]
+    struct Details(Mutex<Vec<(String, serde_json::Value)>>);
+    impl AuditHook for Details {
+        fn audit(&self, _actor: &str, action: &str, _subject: &str, d: serde_json::Value) {
+            self.0.lock().unwrap().push((action.to_string(), d));
+        }
+    }
+    for (pagemap_scan, keep) in [(true, None), (false, None), (true, Some(8192))] {
+        let config = SandboxConfig {
+            pagemap_scan,
+            memory_keep_resident_bytes: keep,
+            ..small_limits()
+        };
+        let audit = Arc::new(Details::default());
+        let _sb = Sandbox::new(config.clone(), audit.clone()).unwrap();
+        let records = audit.0.lock().unwrap();
+        let (_, d) = records
+            .iter()
+            .find(|(a, _)| a == "sandbox.started")
+            .expect("a start record");
+        let active = pagemap_scan && wasmtime::PoolingAllocationConfig::is_pagemap_scan_available();
+        assert_eq!(d["pagemap_scan_active"], active);
+        let expected = keep.unwrap_or(if active {
+            sentinel_sandbox::SCANNED_KEEP_RESIDENT_BYTES
+        } else {
+            0
+        });
+        assert_eq!(d["memory_keep_resident_effective"], expected);
+    }
+}
