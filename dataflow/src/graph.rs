@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use timely::dataflow::channels::pact::Exchange as ExchangePact;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::vec::{Map, Partition};
+use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Concat, Exchange, OkErr};
 use timely::dataflow::StreamVec;
 
@@ -107,103 +107,36 @@ fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
-/// An analyzed event and its evidence-ready line, split by `partition`.
-enum AnalysisPart {
-    /// The evidence-ready line.
-    Ready((SortKey, OutRecord)),
-    /// The event, on to the windows (boxed: the parts move twice).
-    Analyzed(Box<AnalyzedEvent>),
-}
+/// An output line: its sort key and record.
+type Line = (SortKey, OutRecord);
 
-impl AnalysisPart {
-    /// The stream a part goes to.
-    fn route(self) -> (u64, AnalysisPart) {
-        let index = match &self {
-            AnalysisPart::Ready(_) => 0,
-            AnalysisPart::Analyzed(_) => 1,
-        };
-        (index, self)
-    }
-
-    /// The evidence-ready line.
-    fn into_ready(self) -> Option<(SortKey, OutRecord)> {
-        match self {
-            AnalysisPart::Ready(line) => Some(line),
-            AnalysisPart::Analyzed(_) => None,
-        }
-    }
-
-    /// The analyzed event.
-    fn into_analyzed(self) -> Option<AnalyzedEvent> {
-        match self {
-            AnalysisPart::Analyzed(a) => Some(*a),
-            AnalysisPart::Ready(_) => None,
-        }
-    }
-}
-
-/// What a verdict becomes on its way out: its line in the verdicts file,
-/// one line per simulation, and the rule candidates it supports.
-enum VerdictPart {
-    /// The verdict's own line.
-    Verdict((SortKey, OutRecord)),
-    /// A simulation's line.
-    Simulation((SortKey, OutRecord)),
-    /// A rule candidate, bound for the policy on worker 0.
-    Candidate(Wire<RuleCandidate>),
-}
-
-impl VerdictPart {
-    /// The stream a part goes to (see `partition(3, …)` in the graph).
-    fn route(self) -> (u64, VerdictPart) {
-        let index = match &self {
-            VerdictPart::Verdict(_) => 0,
-            VerdictPart::Simulation(_) => 1,
-            VerdictPart::Candidate(_) => 2,
-        };
-        (index, self)
-    }
-
-    /// A verdict's or a simulation's line.
-    fn into_line(self) -> Option<(SortKey, OutRecord)> {
-        match self {
-            VerdictPart::Verdict(line) | VerdictPart::Simulation(line) => Some(line),
-            VerdictPart::Candidate(_) => None,
-        }
-    }
-
-    /// A rule candidate.
-    fn into_candidate(self) -> Option<Wire<RuleCandidate>> {
-        match self {
-            VerdictPart::Candidate(c) => Some(c),
-            _ => None,
-        }
-    }
-}
+/// One part of a verdict on its way out: its own line (`Ok(Ok)`), a
+/// simulation's line (`Ok(Err)`), or a rule candidate (`Err`).
+type VerdictPart = Result<Result<Line, Line>, Wire<RuleCandidate>>;
 
 /// The parts of one verdict: its line, its simulations' lines (sub-keys
 /// 0, 1, … after the verdict's sort key) and its rule candidates.
 fn verdict_parts(v: Verdict, sims: Vec<SimResult>, min_score: f32) -> Vec<VerdictPart> {
     let mut parts = Vec::with_capacity(1 + sims.len());
     for c in candidates_with_sims(&v, min_score, &sims) {
-        parts.push(VerdictPart::Candidate(Wire(c)));
+        parts.push(Err(Wire(c)));
     }
     for (i, s) in sims.iter().enumerate() {
-        parts.push(VerdictPart::Simulation((
+        parts.push(Ok(Err((
             key(&v.provenance, v.event_time_ms, i as u32),
             OutRecord {
                 key: s.evidence_id.clone(),
                 value: json(s),
             },
-        )));
+        ))));
     }
-    parts.push(VerdictPart::Verdict((
+    parts.push(Ok(Ok((
         key(&v.provenance, v.event_time_ms, 0),
         OutRecord {
             value: json(&v),
             key: v.evidence_id,
         },
-    )));
+    ))));
     parts
 }
 
@@ -417,15 +350,17 @@ pub fn build_analysis<'scope>(
     };
 
     // Evidence ready, made in one pass with the analysis going on, and
-    // `partition` moves each to its stream (two consumers of `analyzed`
-    // would have been handed a deep copy of every analyzed event).
+    // `ok_err` moves each to its stream (two consumers of `analyzed` would
+    // have been handed a deep copy of every analyzed event).
     let c = counters.clone();
-    let mut parts = analyzed
+    // Events travel by value through the graph; `ok_err` only routes them.
+    #[allow(clippy::result_large_err)]
+    let (evidence_ready, analyzed) = analyzed
         .flat_map(move |a: AnalyzedEvent| {
             c.evidence_ready
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let started = Instant::now();
-            let line = (
+            let line: Line = (
                 key(&a.provenance, a.event_time_ms, 0),
                 OutRecord {
                     key: a.evidence_id.clone(),
@@ -433,17 +368,10 @@ pub fn build_analysis<'scope>(
                 },
             );
             clock.add_stage(started.elapsed(), 0);
-            [
-                AnalysisPart::Ready(line),
-                AnalysisPart::Analyzed(Box::new(a)),
-            ]
+            // Boxed: the event moves twice more before the windows.
+            [Ok(line), Err(Box::new(a))]
         })
-        .partition(2, AnalysisPart::route);
-    let (Some(analyzed), Some(evidence_ready)) = (parts.pop(), parts.pop()) else {
-        unreachable!("partition(2) returns two streams")
-    };
-    let evidence_ready = evidence_ready.flat_map(AnalysisPart::into_ready);
-    let analyzed = analyzed.flat_map(AnalysisPart::into_analyzed);
+        .ok_err(|part| part.map_err(|a| *a));
 
     // Behaviour windows and inference, keyed by client.
     let (analyzed, aggregate_notes) = analyzed.aggregate_windows(
@@ -497,31 +425,25 @@ pub fn build_analysis<'scope>(
     let verdicts = plain.map(|v: Verdict| (v, Vec::new())).concat(simulated);
 
     // One pass over each verdict makes its three outputs — its line, its
-    // simulations' lines, its rule candidates — and `partition` moves each
-    // to its stream. (Three consumers of `verdicts` would each have been
+    // simulations' lines, its rule candidates — and `ok_err` moves each to
+    // its stream. (Three consumers of `verdicts` would each have been
     // handed a deep copy of every verdict but the last.)
     let min_score = config.infer.tag_threshold;
     let c = counters.clone();
-    let mut parts = verdicts
+    // The parts travel by value; `ok_err` only routes them.
+    #[allow(clippy::result_large_err)]
+    let (lines, candidates): (StreamVec<_, Result<Line, Line>>, _) = verdicts
         .flat_map(move |(v, sims): (Verdict, Vec<SimResult>)| {
             c.verdict_scored(&v);
             verdict_parts(v, sims, min_score)
         })
-        .partition(3, VerdictPart::route);
-    let (Some(candidates), Some(sim_results), Some(verdict_out)) =
-        (parts.pop(), parts.pop(), parts.pop())
-    else {
-        unreachable!("partition(3) returns three streams")
-    };
-    let verdict_out = verdict_out.flat_map(VerdictPart::into_line);
-    let sim_results = sim_results.flat_map(VerdictPart::into_line);
+        .ok_err(|part: VerdictPart| part);
+    let (verdict_out, sim_results): (OutStream<'_>, OutStream<'_>) = lines.ok_err(|line| line);
 
     // Rule generation, then policy on worker 0 in a deterministic order.
     let policy = config.policy;
     let c = counters.clone();
-    let rules = candidates
-        .flat_map(VerdictPart::into_candidate)
-        .unary_frontier(
+    let rules = candidates.unary_frontier(
             ExchangePact::new(|_: &Wire<RuleCandidate>| 0u64),
             "RulePolicy",
             move |_cap, _info| {
