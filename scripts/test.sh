@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# A cold build gains nothing from incremental state, and it would add
+# gigabytes to target/ next to some forty test binaries. Set
+# CARGO_INCREMENTAL=1 to keep it while iterating.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 step "toolchain"
 cargo --version
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -61,3 +66,4 @@ step "doc tests"
 cargo test --workspace --doc -q
 
 step "all tests passed"
+du -sh target 2>/dev/null || true

@@ -1,13 +1,22 @@
-//! Parsing raw HTTP requests on the worker that analyzes them.
+//! Decoding records on the worker that analyzes them.
 //!
 //! A file is read by one worker. For most formats that worker must decode
-//! each record to learn its event time, but a raw HTTP stream's times come
-//! from the synthetic clock (the record's ordinal): the reader frames the
-//! requests, places them in event time, and sends them undecoded to the
-//! worker that analyzes them, which parses and checks them there. Parsing
+//! each record to learn its event time, but some records' times are known
+//! without decoding them: a raw HTTP stream's come from the synthetic clock
+//! (the record's ordinal), and an evidence JSONL line's `event_time_ms` is
+//! read by a probe that stops at it without allocating. The reader frames
+//! such records, places them in event time, and sends them undecoded to the
+//! worker that analyzes them, which decodes and checks them there. Decoding
 //! was most of the reader's work on such streams, and its allocations were
 //! freed by the other worker (mimalloc then collects them on the reader's
 //! thread); both now stay on the analyzing worker.
+//!
+//! A deferred record's time places it even when it then fails to decode or
+//! to validate (a raw HTTP request's ordinal; a JSONL line whose time reads
+//! but whose other fields are wrong): its file's watermark moves by that
+//! time, as the reader cannot know better without decoding it. A JSONL time
+//! outside 1970..9999 is not taken: such a line is decoded by the reader,
+//! into its dead letter, and moves nothing.
 //!
 //! Every record of a file, deferred or decoded, is placed here on the worker
 //! that analyzes it: the reader's dealer ([`crate::dealing`]) keeps fewer
@@ -37,10 +46,10 @@ use sentinel_sources::DeferredFrame;
 use crate::graph::spread;
 use crate::{Envelope, WorkerClock};
 
-/// An undecoded request on its way to the worker that parses it.
+/// An undecoded record on its way to the worker that decodes it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct FrameInFlight {
-    /// The request.
+    /// The record.
     pub frame: DeferredFrame,
     /// Where it came from.
     pub provenance: Provenance,
@@ -56,7 +65,7 @@ pub(crate) struct FrameInFlight {
 pub(crate) enum SourceRecord {
     /// A decoded event or a dead letter.
     Ready(Envelope),
-    /// A raw HTTP request, not parsed yet.
+    /// A record whose time is known, not decoded yet.
     Frame(Box<FrameInFlight>),
 }
 
@@ -157,12 +166,18 @@ pub(crate) fn place_and_decode<'scope>(
 mod tests {
     use super::*;
     use sentinel_schema::DeadLetterReason;
+    use sentinel_sources::DeferredFormat;
 
     fn frame(bytes: &[u8]) -> FrameInFlight {
+        framed(DeferredFormat::RawHttp, 1_262_304_000_030, bytes)
+    }
+
+    fn framed(format: DeferredFormat, event_time_ms: i64, bytes: &[u8]) -> FrameInFlight {
         FrameInFlight {
             frame: DeferredFrame {
                 offset: 3,
-                event_time_ms: 1_262_304_000_030,
+                event_time_ms,
+                format,
                 bytes: bytes.to_vec(),
             },
             provenance: Provenance {
@@ -202,5 +217,28 @@ mod tests {
         };
         assert_eq!(d.reason, DeadLetterReason::MalformedRecord);
         assert_eq!(d.provenance.offset, 3);
+    }
+
+    #[test]
+    fn a_jsonl_line_decodes_and_validates_where_it_is_analyzed() {
+        let line = br#"{"evidence_id":"j","event_time_ms":1262304000030,"request":{"method":"GET","target":"/"}}"#;
+        let (env, at) = decode_frame(
+            framed(DeferredFormat::Jsonl, 1_262_304_000_030, line),
+            &ValidationLimits::default(),
+        );
+        assert_eq!(at, Some(1_262_304_000));
+        assert!(matches!(env, Envelope::Event { ref event, .. } if event.evidence_id == "j"));
+        // Decoded but invalid (an empty id): the dead letter says why.
+        let line = br#"{"evidence_id":" ","event_time_ms":1262304000030,"request":{"method":"GET","target":"/"}}"#;
+        let (env, at) = decode_frame(
+            framed(DeferredFormat::Jsonl, 1_262_304_000_030, line),
+            &ValidationLimits::default(),
+        );
+        assert_eq!(at, None);
+        let Envelope::Dead(d) = env else {
+            panic!("not a dead letter: {env:?}");
+        };
+        assert_eq!(d.reason, DeadLetterReason::InvalidField);
+        assert_eq!(d.original.as_bytes(), &line[..]);
     }
 }

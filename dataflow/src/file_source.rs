@@ -404,8 +404,8 @@ mod tests {
     use timely::dataflow::operators::Inspect;
 
     /// What came out of the source: timestamp, offset, event time (`None`
-    /// for a dead letter).
-    type Emitted = (u64, u64, Option<i64>);
+    /// for a dead letter), late.
+    type Emitted = (u64, u64, Option<i64>, bool);
 
     /// `n` raw HTTP requests in a file, the one at `bad` not HTTP at all.
     fn requests_file(dir: &std::path::Path, n: usize, bad: Option<usize>) -> PathBuf {
@@ -438,8 +438,7 @@ mod tests {
         }
     }
 
-    fn read(path: &std::path::Path, settings: SourceSettings) -> Vec<Emitted> {
-        let input = raw_http_input(path);
+    fn read(input: FileInput, settings: SourceSettings) -> Vec<Emitted> {
         let mut out = timely::execute_directly(move |worker| {
             let (tx, rx) = std::sync::mpsc::channel();
             worker.dataflow::<u64, _, _>(|scope| {
@@ -458,9 +457,12 @@ mod tests {
                     for e in data {
                         let _ = tx.send(match e {
                             Envelope::Event {
-                                event, provenance, ..
-                            } => (t, provenance.offset, Some(event.event_time_ms)),
-                            Envelope::Dead(d) => (t, d.provenance.offset, None),
+                                event,
+                                provenance,
+                                late,
+                                ..
+                            } => (t, provenance.offset, Some(event.event_time_ms), *late),
+                            Envelope::Dead(d) => (t, d.provenance.offset, None, false),
                         });
                     }
                 });
@@ -484,10 +486,10 @@ mod tests {
             allowed_lateness_ms: 0,
             ..SourceSettings::default()
         };
-        let emitted = read(&path, settings);
+        let emitted = read(raw_http_input(&path), settings);
         assert_eq!(emitted.len(), 40);
         let clock = SyntheticClock::default();
-        for (t, offset, event_time) in emitted {
+        for (t, offset, event_time, _) in emitted {
             let own = bucket(clock.time_of(offset), 50);
             match event_time {
                 // An event at its own bucket.
@@ -501,6 +503,75 @@ mod tests {
                     assert_eq!(offset, 17);
                     assert_eq!(t, bucket(clock.time_of(16), 50));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn jsonl_lines_decoded_downstream_keep_their_timestamps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        // Ten lines 10 ms apart; line 4 has its time but no request (a
+        // dead letter decoded downstream, whose time still moved the
+        // watermark: line 5, 5 ms behind it, is late), line 6 has a time
+        // that is not one (decoded by the reader), line 8 is 40 ms behind
+        // (late).
+        let base = 1_767_225_600_000i64;
+        let mut text = String::new();
+        for i in 0..10i64 {
+            let t = match i {
+                5 => base + 35,
+                8 => base + 40,
+                _ => base + i * 10,
+            };
+            let line = match i {
+                4 => format!(r#"{{"evidence_id":"e{i}","event_time_ms":{t}}}"#),
+                6 => format!(r#"{{"evidence_id":"e{i}","event_time_ms":"{t}"}}"#),
+                _ => format!(
+                    r#"{{"evidence_id":"e{i}","event_time_ms":{t},"request":{{"method":"GET","target":"/a?i={i}"}}}}"#
+                ),
+            };
+            text.push_str(&line);
+            text.push('\n');
+        }
+        std::fs::write(&path, text).unwrap();
+        let input = FileInput {
+            path: path.clone(),
+            name: "events.jsonl".into(),
+            options: SourceOptions {
+                format: Some(InputFormat::Jsonl),
+                ..SourceOptions::default()
+            },
+        };
+        let settings = SourceSettings {
+            bucket_ms: 20,
+            allowed_lateness_ms: 0,
+            ..SourceSettings::default()
+        };
+        let emitted = read(input, settings);
+        assert_eq!(emitted.len(), 10);
+        let at = |ms: i64| bucket(ms, 20);
+        for (t, offset, event_time, late) in emitted {
+            match (offset, event_time) {
+                // Its time moved the watermark to line 4's bucket first.
+                (4, None) => assert_eq!(t, at(base + 30)),
+                (6, None) => assert_eq!(t, at(base + 40)),
+                (5, Some(time)) => {
+                    assert_eq!(time, base + 35);
+                    assert!(late, "behind the rejected line's time");
+                    assert_eq!(t, at(base + 40));
+                }
+                (8, Some(time)) => {
+                    assert_eq!(time, base + 40);
+                    assert!(late);
+                    assert_eq!(t, at(base + 70), "late: at the watermark's bucket");
+                }
+                (o, Some(time)) => {
+                    assert_eq!(time, base + o as i64 * 10);
+                    assert!(!late);
+                    assert_eq!(t, at(time), "line {o}");
+                }
+                other => panic!("unexpected {other:?}"),
             }
         }
     }

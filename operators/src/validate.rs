@@ -21,8 +21,7 @@ impl Default for ValidationLimits {
     }
 }
 
-/// Latest event time accepted: 9999-12-31T23:59:59.999Z.
-pub const MAX_EVENT_TIME_MS: i64 = 253_402_300_799_999;
+pub use sentinel_schema::MAX_EVENT_TIME_MS;
 
 /// Checks an event; the error says what is wrong.
 pub fn validate(event: &EvidenceEvent, limits: &ValidationLimits) -> Result<(), DecodeError> {

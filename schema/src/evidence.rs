@@ -102,6 +102,10 @@ pub struct EvidenceEvent {
     pub waf_blocked: bool,
 }
 
+/// Latest event time accepted: 9999-12-31T23:59:59.999Z (the earliest is
+/// the Unix epoch).
+pub const MAX_EVENT_TIME_MS: i64 = 253_402_300_799_999;
+
 pub(crate) fn current_version() -> u32 {
     crate::SCHEMA_VERSION
 }

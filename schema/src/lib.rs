@@ -35,7 +35,9 @@ pub use audit::{AuditHook, AuditRecord, NoAudit};
 pub use bytes::ByteString;
 pub use class::{ClassScores, ParseClassError, ThreatClass};
 pub use dead_letter::{DeadLetter, DeadLetterReason};
-pub use evidence::{ClientInfo, Enrichment, EvidenceEvent, EvidencePackageRef, TimeSource};
+pub use evidence::{
+    ClientInfo, Enrichment, EvidenceEvent, EvidencePackageRef, TimeSource, MAX_EVENT_TIME_MS,
+};
 pub use evidence_ready::EvidenceReady;
 pub use explanation::{
     BehaviourExplanation, Contribution, ContributionKind, PayloadExplanation, SignatureMatch,

@@ -88,24 +88,41 @@ impl SourceItem {
     }
 }
 
-/// A raw HTTP request not decoded yet: its event time comes from the
-/// synthetic clock (its ordinal), so the reader can place it in event time
-/// and leave parsing to whichever worker analyzes it.
+/// The formats whose records can travel undecoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DeferredFormat {
+    /// A raw HTTP request: its time is the synthetic clock's (its ordinal).
+    RawHttp,
+    /// An evidence JSONL line: its time is its top-level `event_time_ms`,
+    /// read without decoding the line ([`crate::decode::jsonl::probe_event_time`]).
+    Jsonl,
+}
+
+/// A record not decoded yet whose event time is known: the reader can
+/// place it in event time and leave decoding to whichever worker analyzes
+/// it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeferredFrame {
     /// The record's 0-based ordinal.
     pub offset: u64,
-    /// Its event time, ms (from the synthetic clock).
+    /// Its event time, ms.
     pub event_time_ms: i64,
-    /// The request's bytes.
+    /// What the bytes are.
+    pub format: DeferredFormat,
+    /// The record's bytes.
     pub bytes: Vec<u8>,
 }
 
 impl DeferredFrame {
-    /// Decodes the request: the event [`FileSource::next_item`] gives for
-    /// it (same id, time and fields).
+    /// Decodes the record: the event or error [`FileSource::next_item`]
+    /// gives for it (same id, time and fields).
     pub fn decode(&self) -> Result<EvidenceEvent, DecodeError> {
-        crate::decode::raw_http::decode(&self.bytes, self.offset, self.event_time_ms)
+        match self.format {
+            DeferredFormat::RawHttp => {
+                crate::decode::raw_http::decode(&self.bytes, self.offset, self.event_time_ms)
+            }
+            DeferredFormat::Jsonl => crate::decode::jsonl::decode(&self.bytes),
+        }
     }
 
     /// The item [`FileSource::next_item`] gives for this record.
@@ -216,23 +233,37 @@ impl FileSource {
         })
     }
 
-    /// The next record; with `defer`, raw HTTP requests come undecoded
-    /// ([`SourceRecord::Deferred`]): their time is the synthetic clock's,
-    /// known without parsing, so a reader can leave the parsing to other
-    /// workers. Records of other formats must be decoded for their time and
-    /// are, as are frames the framer already found wrong.
+    /// The next record; with `defer`, records whose event time is known
+    /// without decoding them come undecoded ([`SourceRecord::Deferred`]),
+    /// so a reader can leave the decoding to other workers: raw HTTP
+    /// requests (the synthetic clock's time) and JSONL lines whose
+    /// top-level `event_time_ms` reads as a time in range. Records of other
+    /// formats must be decoded for their time and are, as are frames the
+    /// framer already found wrong.
     pub fn next_record(&mut self, defer: bool) -> Option<SourceRecord> {
         if self.failed {
             return None;
         }
         match self.framer.next_frame() {
             Ok(Some(frame)) => {
-                if defer && self.format == InputFormat::RawHttp && frame.problem.is_none() {
-                    return Some(SourceRecord::Deferred(DeferredFrame {
-                        offset: frame.offset,
-                        event_time_ms: self.ctx.clock.time_of(frame.offset),
-                        bytes: frame.bytes,
-                    }));
+                if defer && frame.problem.is_none() {
+                    let known = match self.format {
+                        InputFormat::RawHttp => Some((
+                            DeferredFormat::RawHttp,
+                            self.ctx.clock.time_of(frame.offset),
+                        )),
+                        InputFormat::Jsonl => crate::decode::jsonl::probe_event_time(&frame.bytes)
+                            .map(|t| (DeferredFormat::Jsonl, t)),
+                        _ => None,
+                    };
+                    if let Some((format, event_time_ms)) = known {
+                        return Some(SourceRecord::Deferred(DeferredFrame {
+                            offset: frame.offset,
+                            event_time_ms,
+                            format,
+                            bytes: frame.bytes,
+                        }));
+                    }
                 }
                 let original_len = match frame.problem {
                     Some(FrameProblem::TooLarge { len, .. }) => len,
@@ -390,25 +421,112 @@ mod tests {
     }
 
     #[test]
-    fn only_raw_http_is_deferred() {
+    fn raw_http_and_timed_jsonl_are_deferred() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e.jsonl");
         std::fs::write(
             &path,
-            b"{\"evidence_id\":\"a\",\"event_time_ms\":1,\"request\":{\"method\":\"GET\",\"target\":\"/\"}}\n",
+            b"{\"evidence_id\":\"a\",\"event_time_ms\":1,\"request\":{\"method\":\"GET\",\"target\":\"/\"}}\n\
+{\"evidence_id\":\"b\",\"event_time_ms\":\"2\",\"request\":{\"method\":\"GET\",\"target\":\"/\"}}\n",
         )
         .unwrap();
         let mut src = FileSource::open(&path, SourceOptions::default()).unwrap();
         assert!(matches!(
             src.next_record(true),
-            Some(SourceRecord::Item(SourceItem::Event { .. }))
+            Some(SourceRecord::Deferred(DeferredFrame {
+                offset: 0,
+                event_time_ms: 1,
+                format: DeferredFormat::Jsonl,
+                ..
+            }))
+        ));
+        // A time that does not read as one: decoded at once, a dead letter.
+        assert!(matches!(
+            src.next_record(true),
+            Some(SourceRecord::Item(SourceItem::Bad { offset: 1, .. }))
         ));
         let path = raw_http_file(dir.path(), &[b"GET / HTTP/1.1\r\n\r\n".to_vec()]);
         let mut src = FileSource::open(&path, raw_http_options()).unwrap();
         let clock = SyntheticClock::default();
         assert!(matches!(
             src.next_record(true),
-            Some(SourceRecord::Deferred(DeferredFrame { offset: 0, event_time_ms, .. })) if event_time_ms == clock.time_of(0)
+            Some(SourceRecord::Deferred(DeferredFrame { offset: 0, event_time_ms, format: DeferredFormat::RawHttp, .. })) if event_time_ms == clock.time_of(0)
         ));
+        // Other formats are decoded by the reader.
+        let path = dir.path().join("access.log");
+        std::fs::write(
+            &path,
+            b"203.0.113.9 - - [10/Oct/2023:13:55:36 +0000] \"GET /a HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n",
+        )
+        .unwrap();
+        let mut src = FileSource::open(
+            &path,
+            SourceOptions {
+                format: Some(InputFormat::Nginx),
+                ..SourceOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(matches!(src.next_record(true), Some(SourceRecord::Item(_))));
+    }
+
+    /// A JSONL line: an event (its fields in either order), or a line
+    /// broken in one of the ways a producer breaks them.
+    fn jsonl_line_strategy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let event = (0i64..4_000_000_000_000, "[a-z0-9]{0,8}", "[ -~]{0,20}", any::<bool>())
+            .prop_map(|(t, id, target, time_first)| {
+                let target = serde_json::to_string(&format!("/{target}")).unwrap();
+                if time_first {
+                    format!(r#"{{"event_time_ms":{t},"evidence_id":"{id}","request":{{"method":"GET","target":{target}}}}}"#)
+                } else {
+                    format!(r#"{{"evidence_id":"{id}","request":{{"method":"GET","target":{target}}},"event_time_ms":{t}}}"#)
+                }
+            });
+        prop_oneof![
+            4 => event.clone().prop_map(String::into_bytes),
+            // Cut short, a stray field after the time, a second time.
+            1 => (event.clone(), 1usize..60).prop_map(|(l, n)| l.as_bytes()[..n.min(l.len())].to_vec()),
+            1 => event.clone().prop_map(|l| l.replacen('}', r#","extra":1}"#, 1).into_bytes()),
+            1 => event.prop_map(|l| l.replacen('{', r#"{"event_time_ms":7,"#, 1).into_bytes()),
+            1 => Just(br#"{"evidence_id":"x","event_time_ms":"5"}"#.to_vec()),
+            1 => Just(b"\xff\xfe not json".to_vec()),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Deferred JSONL lines decode to exactly the items of an ordinary read.
+        #[test]
+        fn deferred_jsonl_decodes_to_the_same_items(
+            lines in proptest::collection::vec(jsonl_line_strategy(), 0..12)
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("e.jsonl");
+            let mut text = Vec::new();
+            for l in &lines {
+                text.extend_from_slice(l);
+                text.push(b'\n');
+            }
+            std::fs::write(&path, &text).unwrap();
+            let options = SourceOptions { format: Some(InputFormat::Jsonl), ..SourceOptions::default() };
+            let mut plain = FileSource::open(&path, options).unwrap();
+            let expected: Vec<String> = std::iter::from_fn(|| plain.next_item())
+                .map(|i| format!("{i:?}"))
+                .collect();
+            let mut deferring = FileSource::open(&path, options).unwrap();
+            let got: Vec<String> = std::iter::from_fn(|| deferring.next_record(true))
+                .map(|r| match r {
+                    SourceRecord::Item(i) => format!("{i:?}"),
+                    SourceRecord::Deferred(f) => {
+                        // The probed time is the decoded event's.
+                        if let Ok(e) = f.decode() {
+                            assert_eq!(e.event_time_ms, f.event_time_ms);
+                        }
+                        format!("{:?}", f.into_item())
+                    }
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
     }
 }

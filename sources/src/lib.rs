@@ -30,7 +30,8 @@ mod time;
 
 pub use error::DecodeError;
 pub use file_source::{
-    DeferredFrame, FileSource, SourceItem, SourceOpenError, SourceOptions, SourceRecord,
+    DeferredFormat, DeferredFrame, FileSource, SourceItem, SourceOpenError, SourceOptions,
+    SourceRecord,
 };
 pub use format::{detect_format, InputFormat, UnknownFormat};
 pub use framing::{Frame, FrameLimits, FrameProblem};

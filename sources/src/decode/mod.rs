@@ -3,7 +3,7 @@
 mod feedback;
 pub use feedback::{decode_feedback, MAX_FEEDBACK_PAYLOAD};
 mod har;
-mod jsonl;
+pub mod jsonl;
 mod modsec;
 pub mod nginx;
 pub mod raw_http;
