@@ -80,7 +80,10 @@ struct Tree {
 }
 
 impl Tree {
-    /// The path length of `x`; `leaf_lengths` is [`LEAF_PATH_LENGTHS`].
+    /// The path length of `x`, walking the tree as stored (the reference
+    /// the flat walk is tested against); `leaf_lengths` is
+    /// [`LEAF_PATH_LENGTHS`] or a part of it.
+    #[cfg(test)]
     fn path_length(&self, x: &[f32], leaf_lengths: &[f32]) -> f32 {
         let mut i = 0usize;
         let mut depth = 0.0f32;
@@ -97,12 +100,7 @@ impl Tree {
                     depth += 1.0;
                 }
                 Node::Leaf { size } => {
-                    let size = size as usize;
-                    let rest = match leaf_lengths.get(size) {
-                        Some(&l) => l,
-                        None => average_path_length(size),
-                    };
-                    return depth + rest;
+                    return depth + leaf_path_length(size as usize, leaf_lengths)
                 }
             }
         }
@@ -110,12 +108,167 @@ impl Tree {
 }
 
 /// A fitted Isolation Forest over `dims`-dimensional points.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Stored as its trees ([`StoredForest`], the format models are saved in);
+/// scored through a flat copy of them ([`FlatForest`]) built when the
+/// forest is fitted or loaded.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(from = "StoredForest", into = "StoredForest")]
 pub struct IsolationForest {
+    stored: StoredForest,
+    flat: FlatForest,
+}
+
+/// The forest as models store it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct StoredForest {
     trees: Vec<Tree>,
     dims: usize,
     psi: usize,
     c_psi: f32,
+}
+
+impl PartialEq for IsolationForest {
+    fn eq(&self, other: &Self) -> bool {
+        // The flat copy follows from the trees.
+        self.stored == other.stored
+    }
+}
+
+impl From<StoredForest> for IsolationForest {
+    fn from(stored: StoredForest) -> Self {
+        let flat = FlatForest::new(&stored.trees);
+        IsolationForest { stored, flat }
+    }
+}
+
+impl From<IsolationForest> for StoredForest {
+    fn from(f: IsolationForest) -> Self {
+        f.stored
+    }
+}
+
+/// One node of the flat forest. A leaf points at itself with a threshold
+/// no value is below (NaN), so a walk can take a fixed number of steps.
+#[derive(Clone, Copy, Debug)]
+struct FlatNode {
+    feature: u32,
+    threshold: f32,
+    left: u32,
+    right: u32,
+    /// For a leaf: its depth plus `c(size)`, the path length of a point
+    /// that ends there (the same `f32` the tree walk adds up).
+    path_length: f32,
+}
+
+/// Every tree's nodes in one vector, walked four trees at a time for a
+/// fixed number of steps: the four walks' loads are independent, and no
+/// step branches on whether a leaf was reached.
+#[derive(Clone, Debug, Default)]
+struct FlatForest {
+    nodes: Vec<FlatNode>,
+    roots: Vec<u32>,
+    /// Steps that bring every walk to its leaf (the deepest leaf's depth).
+    steps: usize,
+}
+
+impl FlatForest {
+    fn new(trees: &[Tree]) -> Self {
+        let mut flat = FlatForest::default();
+        for tree in trees {
+            let base = flat.nodes.len();
+            flat.roots.push(base as u32);
+            // Each node's depth: parents come before their children.
+            let mut depths = vec![0usize; tree.nodes.len()];
+            for (i, node) in tree.nodes.iter().enumerate() {
+                let at = (base + i) as u32;
+                flat.nodes.push(match *node {
+                    Node::Split {
+                        feature,
+                        threshold,
+                        left,
+                        right,
+                    } => {
+                        let child_depth = depths[i] + 1;
+                        for child in [left, right] {
+                            if let Some(d) = depths.get_mut(child as usize) {
+                                *d = child_depth;
+                            }
+                        }
+                        FlatNode {
+                            feature: u32::from(feature),
+                            threshold,
+                            left: base as u32 + left,
+                            right: base as u32 + right,
+                            path_length: 0.0,
+                        }
+                    }
+                    Node::Leaf { size } => {
+                        flat.steps = flat.steps.max(depths[i]);
+                        // The walk adds 1.0 per split: the depth, exactly.
+                        let mut depth = 0.0f32;
+                        for _ in 0..depths[i] {
+                            depth += 1.0;
+                        }
+                        FlatNode {
+                            feature: 0,
+                            threshold: f32::NAN,
+                            left: at,
+                            right: at,
+                            path_length: depth
+                                + leaf_path_length(size as usize, &LEAF_PATH_LENGTHS),
+                        }
+                    }
+                });
+            }
+        }
+        flat
+    }
+
+    /// One step from node `i` towards `x`'s leaf.
+    #[inline(always)]
+    fn step(&self, i: u32, x: &[f32]) -> u32 {
+        let n = &self.nodes[i as usize];
+        let v = x.get(n.feature as usize).copied().unwrap_or(0.0);
+        if v < n.threshold {
+            n.left
+        } else {
+            n.right
+        }
+    }
+
+    /// The sum of `x`'s path lengths over the trees, added in tree order.
+    fn path_length_sum(&self, x: &[f32]) -> f32 {
+        let mut sum = 0.0f32;
+        let mut groups = self.roots.chunks_exact(4);
+        for g in &mut groups {
+            let mut at = [g[0], g[1], g[2], g[3]];
+            for _ in 0..self.steps {
+                for i in &mut at {
+                    *i = self.step(*i, x);
+                }
+            }
+            for i in at {
+                sum += self.nodes[i as usize].path_length;
+            }
+        }
+        for &root in groups.remainder() {
+            let mut i = root;
+            for _ in 0..self.steps {
+                i = self.step(i, x);
+            }
+            sum += self.nodes[i as usize].path_length;
+        }
+        sum
+    }
+}
+
+/// `c(size)` from the table when it holds it.
+fn leaf_path_length(size: usize, leaf_lengths: &[f32]) -> f32 {
+    match leaf_lengths.get(size) {
+        Some(&l) => l,
+        None => average_path_length(size),
+    }
 }
 
 struct Grower<'a> {
@@ -201,45 +354,52 @@ impl IsolationForest {
             g.grow(&mut rows, 0);
             trees.push(Tree { nodes: g.nodes });
         }
-        IsolationForest {
+        IsolationForest::from(StoredForest {
             trees,
             dims,
             psi,
             c_psi: average_path_length(psi),
-        }
+        })
     }
 
     /// Dimensions of the points.
     pub fn dims(&self) -> usize {
-        self.dims
+        self.stored.dims
     }
 
     /// Trees.
     pub fn trees(&self) -> usize {
-        self.trees.len()
+        self.stored.trees.len()
     }
 
     /// Mean path length of `x` over the trees: E[h(x)].
     pub fn mean_path_length(&self, x: &[f32]) -> f32 {
-        if self.trees.is_empty() {
+        if self.stored.trees.is_empty() {
             return 0.0;
         }
-        let leaf_lengths: &[f32] = &LEAF_PATH_LENGTHS;
-        self.trees
+        self.flat.path_length_sum(x) / self.stored.trees.len() as f32
+    }
+
+    /// [`Self::mean_path_length`] by walking the stored trees one by one
+    /// (what the flat walk must equal, bit for bit).
+    #[cfg(test)]
+    fn mean_path_length_by_trees(&self, x: &[f32], leaf_lengths: &[f32]) -> f32 {
+        self.stored
+            .trees
             .iter()
             .map(|t| t.path_length(x, leaf_lengths))
             .sum::<f32>()
-            / self.trees.len() as f32
+            / self.stored.trees.len() as f32
     }
 
     /// The anomaly score `s(x) = 2^(−E[h(x)] / c(ψ))` in `(0, 1]`:
     /// about 0.5 or less for ordinary points, approaching 1 for points
     /// isolated at once.
     pub fn score(&self, x: &[f32]) -> f32 {
-        if self.c_psi <= 0.0 {
+        if self.stored.c_psi <= 0.0 {
             return 0.5;
         }
-        2f32.powf(-self.mean_path_length(x) / self.c_psi)
+        2f32.powf(-self.mean_path_length(x) / self.stored.c_psi)
     }
 }
 
@@ -272,20 +432,89 @@ mod tests {
     }
 
     #[test]
-    fn table_lookups_change_no_score() {
-        // The same forest walked with the table and with every leaf's
-        // length computed (an empty table): the same bits.
-        let data = cluster(3000, 3);
-        let f = IsolationForest::fit(&data, 2, &ForestConfig::default());
-        for x in [[0.25f32, -0.5], [0.0, 0.0], [6.0, -5.0], [-0.9, 0.99]] {
-            let computed = f
-                .trees
-                .iter()
-                .map(|t| t.path_length(x.as_slice(), &[]))
-                .sum::<f32>()
-                / f.trees.len() as f32;
-            assert_eq!(f.mean_path_length(&x).to_bits(), computed.to_bits());
+    fn the_flat_walk_and_the_table_change_no_score() {
+        // The flat walk against the trees walked one by one, with the
+        // table and with every leaf's length computed (an empty table):
+        // the same bits, for forests of every shape.
+        for (n, trees, sample_size, seed) in [
+            (3000, 100, 256, 3u64),
+            (50, 7, 256, 4),
+            (1, 5, 256, 5),
+            (5000, 6, 4096, 6),
+        ] {
+            let data = cluster(n, seed);
+            let f = IsolationForest::fit(
+                &data,
+                2,
+                &ForestConfig {
+                    trees,
+                    sample_size,
+                    seed,
+                },
+            );
+            for x in [
+                [0.25f32, -0.5],
+                [0.0, 0.0],
+                [6.0, -5.0],
+                [-0.9, 0.99],
+                [f32::NAN, 1.0],
+            ] {
+                let flat = f.mean_path_length(&x).to_bits();
+                assert_eq!(
+                    flat,
+                    f.mean_path_length_by_trees(&x, &LEAF_PATH_LENGTHS)
+                        .to_bits()
+                );
+                assert_eq!(flat, f.mean_path_length_by_trees(&x, &[]).to_bits());
+            }
+            // A point shorter than the forest's dimensions reads 0.0.
+            assert_eq!(
+                f.mean_path_length(&[0.5]).to_bits(),
+                f.mean_path_length_by_trees(&[0.5], &[]).to_bits()
+            );
         }
+    }
+
+    proptest::proptest! {
+        /// The flat walk equals the trees' on arbitrary points and forests.
+        #[test]
+        fn the_flat_walk_equals_the_trees(
+            seed in 0u64..1000,
+            n in 1usize..400,
+            trees in 1usize..12,
+            points in proptest::collection::vec((-3.0f32..3.0, -3.0f32..3.0), 1..8),
+        ) {
+            let data = cluster(n, seed);
+            let f = IsolationForest::fit(&data, 2, &ForestConfig { trees, sample_size: 64, seed });
+            for (a, b) in points {
+                proptest::prop_assert_eq!(
+                    f.mean_path_length(&[a, b]).to_bits(),
+                    f.mean_path_length_by_trees(&[a, b], &[]).to_bits()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_stored_format_is_the_trees() {
+        let data = cluster(300, 9);
+        let f = IsolationForest::fit(
+            &data,
+            2,
+            &ForestConfig {
+                trees: 3,
+                ..Default::default()
+            },
+        );
+        // Exactly what the forest serialized as before it had a flat copy.
+        let bytes = bincode::serialize(&f).unwrap();
+        assert_eq!(bytes, bincode::serialize(&f.stored).unwrap());
+        let back: IsolationForest = bincode::deserialize(&bytes).unwrap();
+        assert_eq!(back.flat.nodes.len(), f.flat.nodes.len());
+        assert_eq!(
+            back.score(&[0.3, 0.3]).to_bits(),
+            f.score(&[0.3, 0.3]).to_bits()
+        );
     }
 
     #[test]
@@ -324,7 +553,7 @@ mod tests {
                 ..Default::default()
             },
         );
-        for t in &f.trees {
+        for t in &f.stored.trees {
             for n in &t.nodes {
                 if let Node::Split { feature, .. } = n {
                     assert_eq!(*feature, 0);
