@@ -368,10 +368,11 @@ pub fn build_analysis<'scope>(
                 },
             );
             clock.add_stage(started.elapsed(), 0);
-            // Boxed: the event moves twice more before the windows.
+            // Boxed: the event is moved into several containers and
+            // sorted before it is scored (see `AggregateStage`).
             [Ok(line), Err(Box::new(a))]
         })
-        .ok_err(|part| part.map_err(|a| *a));
+        .ok_err(|part| part);
 
     // Behaviour windows and inference, keyed by client.
     let (analyzed, aggregate_notes) = analyzed.aggregate_windows(

@@ -62,6 +62,11 @@ struct Probe {
 /// id, the event's timestamp, figure)`.
 pub type AggregateNote = (String, String, u64, AggregateFigure);
 
+/// Analyzed events, boxed: an `AnalyzedEvent` is about 500 bytes, moved
+/// into each container on its way and by the sort of each bucket; a box is
+/// moved as a pointer.
+pub type BoxedEvents<'scope> = StreamVec<'scope, u64, Box<AnalyzedEvent>>;
+
 /// Adds the aggregate stage to a stream of events.
 pub trait AggregateStage<'scope> {
     /// Passes the events through and returns, beside them, the stream of
@@ -75,12 +80,12 @@ pub trait AggregateStage<'scope> {
         bucket_ms: u64,
         gauges: Arc<WindowGauges>,
     ) -> (
-        StreamVec<'scope, u64, AnalyzedEvent>,
+        BoxedEvents<'scope>,
         Option<StreamVec<'scope, u64, AggregateNote>>,
     );
 }
 
-impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
+impl<'scope> AggregateStage<'scope> for BoxedEvents<'scope> {
     fn aggregate_windows(
         self,
         dims: DimSet,
@@ -88,7 +93,7 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
         bucket_ms: u64,
         gauges: Arc<WindowGauges>,
     ) -> (
-        StreamVec<'scope, u64, AnalyzedEvent>,
+        BoxedEvents<'scope>,
         Option<StreamVec<'scope, u64, AggregateNote>>,
     ) {
         if dims.is_empty() {
@@ -96,7 +101,8 @@ impl<'scope> AggregateStage<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
         }
         let span = WindowSpan::new(&window.aggregates, bucket_ms);
         let (v4, v6) = (window.prefix_v4_bits, window.prefix_v6_bits);
-        let (events, probes) = tap(self, move |ev: &AnalyzedEvent| {
+        let (events, probes) = tap(self, move |ev| {
+            let ev: &AnalyzedEvent = ev;
             let (keys, client) = aggregate_keys(ev, dims, v4, v6);
             (!keys.is_empty()).then(|| Probe {
                 keys,
@@ -439,13 +445,13 @@ mod tests {
     use timely::dataflow::operators::Inspect;
     use timely::dataflow::InputHandleVec;
 
-    fn event(id: String, client_key: String, t: u64) -> AnalyzedEvent {
-        AnalyzedEvent {
+    fn event(id: String, client_key: String, t: u64) -> Box<AnalyzedEvent> {
+        Box::new(AnalyzedEvent {
             status: Some(200),
             payload_count: 0,
             scores: ClassScores::default(),
             ..AnalyzedEvent::for_test(&id, &client_key, t as i64 * 1000)
-        }
+        })
     }
 
     #[test]
@@ -453,7 +459,7 @@ mod tests {
         let gauges = Arc::new(WindowGauges::default());
         let g = gauges.clone();
         let rx = timely::execute_directly(move |worker| {
-            let mut input = InputHandleVec::<u64, AnalyzedEvent>::new();
+            let mut input = InputHandleVec::<u64, Box<AnalyzedEvent>>::new();
             let (tx, rx) = std::sync::mpsc::channel();
             worker.dataflow::<u64, _, _>(|scope| {
                 let (_events, notes) = input.to_stream(scope).aggregate_windows(

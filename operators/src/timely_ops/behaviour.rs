@@ -59,7 +59,7 @@ pub trait ScoreBehaviour<'scope> {
     ) -> StreamVec<'scope, u64, Verdict>;
 }
 
-impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
+impl<'scope> ScoreBehaviour<'scope> for super::BoxedEvents<'scope> {
     fn score_behaviour(
         self,
         notes: Option<StreamVec<'scope, u64, AggregateNote>>,
@@ -69,12 +69,12 @@ impl<'scope> ScoreBehaviour<'scope> for StreamVec<'scope, u64, AnalyzedEvent> {
         bucket_ms: u64,
         gauges: Arc<WindowGauges>,
     ) -> StreamVec<'scope, u64, Verdict> {
-        let pact = Exchange::new(|e: &Wire<AnalyzedEvent>| route(&e.0.client_key));
+        let pact = Exchange::new(|e: &Wire<Box<AnalyzedEvent>>| route(&e.0.client_key));
         let notes = notes
             .unwrap_or_else(|| timely::dataflow::operators::generic::operator::empty(self.scope()));
         let note_pact = Exchange::new(|n: &AggregateNote| route(&n.0));
         self.map(Wire).binary_frontier(notes, pact, note_pact, "ScoreBehaviour", move |_cap, _info| {
-            let mut stash: TimeStash<AnalyzedEvent> = TimeStash::default();
+            let mut stash: TimeStash<Box<AnalyzedEvent>> = TimeStash::default();
             let mut answers = NoteStash::default();
             let mut windows = BehaviourWindows::new(window);
             let (mut last_keys, mut last_bytes, mut last_late) = (0i64, 0i64, 0u64);

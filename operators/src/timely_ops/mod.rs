@@ -12,7 +12,7 @@ mod ordered_sink;
 mod stash;
 mod wire;
 
-pub use aggregates::{AggregateNote, AggregateStage};
+pub use aggregates::{AggregateNote, AggregateStage, BoxedEvents};
 pub use behaviour::{ScoreBehaviour, WindowGauges};
 pub use ordered_sink::{OrderedSink, SortKey};
 pub use stash::TimeStash;
