@@ -205,11 +205,9 @@ impl FlatForest {
                     }
                     Node::Leaf { size } => {
                         flat.steps = flat.steps.max(depths[i]);
-                        // The walk adds 1.0 per split: the depth, exactly.
-                        let mut depth = 0.0f32;
-                        for _ in 0..depths[i] {
-                            depth += 1.0;
-                        }
+                        // The tree walk adds 1.0 per split, a small
+                        // integer held exactly: the same `f32` as this.
+                        let depth = depths[i] as f32;
                         FlatNode {
                             feature: 0,
                             threshold: f32::NAN,
