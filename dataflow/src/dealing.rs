@@ -12,6 +12,16 @@
 //! R + k·A = (1 − k)·A / (W − 1)   ⇒   k = (A − R·(W − 1)) / (A·W),  0 ≤ k ≤ 1/W
 //! ```
 //!
+//! A record whose client the reader can tell before decoding it
+//! ([`sentinel_sources::DeferredFrame::client`]) goes, where the share
+//! allows, to the worker that holds that client's windows: its analyzed
+//! event (500 bytes and a dozen allocations) then stays on the worker that
+//! made it instead of crossing to another thread and being freed there.
+//! The reader's own clients are kept in the share `k` and the rest of them
+//! dealt over the others, so each worker still gets its share; a client
+//! (or an unlucky set of keys) that would push a worker more than a few
+//! percent over its share has its records dealt by hash instead.
+//!
 //! Which worker analyzes a record changes no output: the stateless stage
 //! has no state that outputs depend on (the payload memo only saves work),
 //! the keyed stages exchange by key afterwards, and every sink orders its
@@ -75,10 +85,13 @@ impl Dealer {
     }
 
     /// The route for the exchange: the worker that analyzes a record with
-    /// this hash, given the share the dealer currently keeps.
-    pub(crate) fn router(&self) -> impl FnMut(u64) -> u64 + 'static {
+    /// this spread hash and, when known, this client route hash (what the
+    /// windows exchange the client by), given the share the dealer
+    /// currently keeps.
+    pub(crate) fn router(&self) -> impl FnMut(u64, Option<u64>) -> u64 + 'static {
         let (share, index, peers) = (self.share.clone(), self.index, self.peers);
-        move |hash| deal(hash, share.get(), index, peers)
+        let mut balance = Balance::new(peers);
+        move |hash, client| balance.route(hash, client, share.get(), index, peers)
     }
 
     /// Records that reading `records` records took `reading` (thread CPU
@@ -124,15 +137,127 @@ pub(crate) fn deal(hash: u64, keep: f64, index: usize, peers: usize) -> u64 {
     if peers <= 1 {
         return 0;
     }
-    // The hash's top 53 bits as a fraction in [0, 1).
-    let u = (hash >> 11) as f64 / (1u64 << 53) as f64;
+    let u = fraction(hash);
     if u < keep {
         return index as u64;
     }
+    other_worker((u - keep) / (1.0 - keep), index, peers)
+}
+
+/// The worker a record of the client routed by `client` goes to: the
+/// client's own worker (the exchange's `client mod peers`), except that
+/// the reader `index` keeps only the share `keep` of all records and deals
+/// the rest of its own clients' records evenly over the others (by `hash`).
+/// With clients spread evenly over the workers, each gets the share
+/// [`deal`] gives it.
+pub(crate) fn deal_to_client(hash: u64, client: u64, keep: f64, index: usize, peers: usize) -> u64 {
+    if peers <= 1 {
+        return 0;
+    }
+    let owner = client % peers as u64;
+    if owner != index as u64 {
+        return owner;
+    }
+    // The reader's clients are 1/peers of the records: keep of them the
+    // part that makes `keep` of all.
+    let kept = (keep * peers as f64).min(1.0);
+    let u = fraction(hash);
+    if u < kept {
+        return owner;
+    }
+    other_worker((u - kept) / (1.0 - kept), index, peers)
+}
+
+/// The share of a reader's records worker `w` is due when the reader
+/// `index` keeps `keep`.
+fn expected_share(w: u64, keep: f64, index: usize, peers: usize) -> f64 {
+    if w == index as u64 {
+        keep
+    } else {
+        (1.0 - keep) / (peers.max(2) - 1) as f64
+    }
+}
+
+/// The hash's top 53 bits as a fraction in [0, 1).
+fn fraction(hash: u64) -> f64 {
+    (hash >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// One of the `peers − 1` workers other than `index`, evenly by `v` in [0, 1).
+fn other_worker(v: f64, index: usize, peers: usize) -> u64 {
     let others = peers - 1;
-    let k = (((u - keep) / (1.0 - keep)) * others as f64) as usize;
-    let k = k.min(others - 1);
+    let k = ((v * others as f64) as usize).min(others - 1);
     (if k >= index { k + 1 } else { k }) as u64
+}
+
+/// How far above its due share a worker may be sent records by client.
+const SLACK: f64 = 0.05;
+
+/// Records a worker may be ahead of its due share whatever the slack.
+const MARGIN: f64 = 64.0;
+
+/// Records after which the counts of a [`Balance`] are halved.
+const HALF_LIFE: u32 = 4096;
+
+/// What a reader has recently sent each worker (counts halved every
+/// [`HALF_LIFE`] records), so that routing by client cannot overload one.
+#[derive(Debug)]
+pub(crate) struct Balance {
+    sent: Vec<f64>,
+    total: f64,
+    since_halved: u32,
+}
+
+impl Balance {
+    /// No records sent yet to any of `peers` workers.
+    pub(crate) fn new(peers: usize) -> Self {
+        Balance {
+            sent: vec![0.0; peers.max(1)],
+            total: 0.0,
+            since_halved: 0,
+        }
+    }
+
+    /// The worker for a record with the spread `hash` and, when known, the
+    /// `client` route hash, sent by worker `index` keeping the share `keep`:
+    /// the client's worker ([`deal_to_client`]) while that keeps it within
+    /// its due share, else dealt by hash ([`deal`]). Counted.
+    pub(crate) fn route(
+        &mut self,
+        hash: u64,
+        client: Option<u64>,
+        keep: f64,
+        index: usize,
+        peers: usize,
+    ) -> u64 {
+        let keyed = client.map(|c| deal_to_client(hash, c, keep, index, peers));
+        let worker = match keyed {
+            Some(w) if self.allows(w, expected_share(w, keep, index, peers)) => w,
+            _ => deal(hash, keep, index, peers),
+        };
+        self.record(worker);
+        worker
+    }
+
+    /// Whether one more record for `worker` keeps it within its `share`.
+    pub(crate) fn allows(&self, worker: u64, share: f64) -> bool {
+        let sent = self.sent.get(worker as usize).copied().unwrap_or(0.0);
+        sent + 1.0 <= share * (self.total + 1.0) * (1.0 + SLACK) + MARGIN
+    }
+
+    /// Counts a record sent to `worker`.
+    pub(crate) fn record(&mut self, worker: u64) {
+        if let Some(s) = self.sent.get_mut(worker as usize) {
+            *s += 1.0;
+        }
+        self.total += 1.0;
+        self.since_halved += 1;
+        if self.since_halved >= HALF_LIFE {
+            self.since_halved = 0;
+            self.total /= 2.0;
+            self.sent.iter_mut().for_each(|s| *s /= 2.0);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -200,11 +325,70 @@ mod tests {
         d.observe(Duration::from_micros(200), 1000, clock(1_000_000, 1000));
         assert!((d.kept_share() - 0.4).abs() < 1e-9);
         // The router follows the published share.
-        let kept = hashes(10_000).filter(|h| route(*h) == 0).count();
+        let kept = hashes(10_000).filter(|h| route(*h, None) == 0).count();
         assert!((3_800..4_200).contains(&kept), "{kept}");
         // The clock's totals are cumulative: only the difference counts.
         d.observe(Duration::from_micros(200), 1000, clock(2_000_000, 2000));
         assert!((d.kept_share() - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn records_follow_their_client_within_the_shares() {
+        for (keep, index, peers) in [(0.5, 0, 2), (0.4, 0, 2), (0.1, 1, 4), (0.0, 2, 3)] {
+            let mut counts = vec![0u64; peers];
+            let (mut owned, mut at_owner) = (0u64, 0u64);
+            let n = 100_000u64;
+            for (i, h) in hashes(n).enumerate() {
+                // Clients spread evenly: 1,000 of them, many records each.
+                let client = (i as u64 % 1000).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+                let w = deal_to_client(h, client, keep, index, peers);
+                counts[w as usize] += 1;
+                let owner = client % peers as u64;
+                owned += u64::from(owner != index as u64);
+                at_owner += u64::from(owner != index as u64 && w == owner);
+            }
+            // Every other worker's client goes to it, and the shares are deal's.
+            assert_eq!(owned, at_owner);
+            let kept = counts[index] as f64 / n as f64;
+            assert!(
+                (kept - keep).abs() < 0.02,
+                "{keep} {index} {peers}: {counts:?}"
+            );
+            let other = (1.0 - keep) / (peers - 1) as f64;
+            for c in counts
+                .iter()
+                .enumerate()
+                .filter(|(w, _)| *w != index)
+                .map(|(_, c)| c)
+            {
+                assert!((*c as f64 / n as f64 - other).abs() < 0.02, "{counts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_hot_client_cannot_overload_its_worker() {
+        let d = Dealer::new(0, 2);
+        d.share.set(0.4);
+        let mut route = d.router();
+        let mut counts = [0u64; 2];
+        let n = 100_000u64;
+        for (i, h) in hashes(n).enumerate() {
+            // Nine records in ten from one client, who belongs to worker 1.
+            let client = if i % 10 == 0 { h.rotate_left(17) } else { 1 };
+            counts[route(h, Some(client)) as usize] += 1;
+        }
+        let to_one = counts[1] as f64 / n as f64;
+        // Its due share, the slack, and the margin over the counts' span.
+        let bound = 0.6 * (1.0 + SLACK) + MARGIN / f64::from(HALF_LIFE) + 0.005;
+        assert!(to_one <= bound, "{counts:?}");
+        assert!(
+            to_one >= 0.55,
+            "the client's worker still gets its share: {counts:?}"
+        );
+        // And without a client, the records are dealt by hash as before.
+        let none = hashes(10_000).filter(|h| route(*h, None) == 0).count();
+        assert!((3_800..4_200).contains(&none), "{none}");
     }
 
     proptest! {
@@ -213,6 +397,8 @@ mod tests {
             let index = index % peers;
             let w = deal(hash, keep, index, peers);
             prop_assert!((w as usize) < peers);
+            let c = deal_to_client(hash, hash.rotate_left(29), keep, index, peers);
+            prop_assert!((c as usize) < peers);
             if keep == 0.0 && peers > 1 {
                 prop_assert_ne!(w as usize, index);
             }

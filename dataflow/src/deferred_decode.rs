@@ -16,11 +16,17 @@
 //! but whose other fields are wrong): its file's watermark moves by that
 //! time, as the reader cannot know better without decoding it. A JSONL time
 //! outside 1970..9999 is not taken: such a line is decoded by the reader,
-//! into its dead letter, and moves nothing.
+//! into its dead letter, and moves nothing. Nor is the time of a line whose
+//! `client` object, read before the time, is malformed (with more than one
+//! worker the probe also reads the client, see below).
 //!
 //! Every record of a file, deferred or decoded, is placed here on the worker
 //! that analyzes it: the reader's dealer ([`crate::dealing`]) keeps fewer
-//! for the reading worker, which also reads.
+//! for the reading worker, which also reads, and sends a record whose
+//! client the reader can tell (a JSONL line's `client.ip` or
+//! `client.session`, a raw request's session cookie, a decoded event's key)
+//! to the worker that holds that client's windows, within each worker's
+//! share.
 //!
 //! The outcome is the one reading and decoding on the reader gives: a
 //! request that parses and passes the checks is an event at its own
@@ -38,10 +44,10 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::StreamVec;
 
 use sentinel_operators::dead_letter::dead_letter;
-use sentinel_operators::timely_ops::Wire;
+use sentinel_operators::timely_ops::{self, Wire};
 use sentinel_operators::validate::{validate, ValidationLimits};
 use sentinel_schema::Provenance;
-use sentinel_sources::DeferredFrame;
+use sentinel_sources::{ClientIdentity, DeferredFrame};
 
 use crate::graph::spread;
 use crate::{Envelope, WorkerClock};
@@ -103,6 +109,18 @@ pub(crate) fn decode_frame(f: FrameInFlight, limits: &ValidationLimits) -> (Enve
 }
 
 impl SourceRecord {
+    /// The route hash of the record's client, as the windows exchange it
+    /// ([`timely_ops::route`] of its key), when the reader can tell: a decoded event's,
+    /// or the client a deferred frame names.
+    fn client_route(&self) -> Option<u64> {
+        let key = match self {
+            SourceRecord::Ready(Envelope::Event { event, .. }) => ClientIdentity::of(event).key(),
+            SourceRecord::Ready(Envelope::Dead(_)) => return None,
+            SourceRecord::Frame(f) => f.frame.client.as_ref()?.key(),
+        };
+        Some(timely_ops::route(&key))
+    }
+
     /// Where the record came from.
     fn provenance(&self) -> &Provenance {
         match self {
@@ -120,11 +138,13 @@ impl SourceRecord {
 pub(crate) fn place_and_decode<'scope>(
     records: StreamVec<'scope, u64, SourceRecord>,
     limits: ValidationLimits,
-    mut route: impl FnMut(u64) -> u64 + 'static,
+    mut route: impl FnMut(u64, Option<u64>) -> u64 + 'static,
     clock: Arc<WorkerClock>,
 ) -> StreamVec<'scope, u64, Envelope> {
     records.map(Wire).unary(
-        Exchange::new(move |w: &Wire<SourceRecord>| route(spread(w.0.provenance()))),
+        Exchange::new(move |w: &Wire<SourceRecord>| {
+            route(spread(w.0.provenance()), w.0.client_route())
+        }),
         "PlaceAndDecode",
         move |_cap, _info| {
             move |input, output| {
@@ -178,6 +198,7 @@ mod tests {
                 offset: 3,
                 event_time_ms,
                 format,
+                client: None,
                 bytes: bytes.to_vec(),
             },
             provenance: Provenance {

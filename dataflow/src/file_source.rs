@@ -231,7 +231,10 @@ fn read_files<'scope>(
             for p in parts.iter_mut().filter(|p| !p.done) {
                 if p.reader.is_none() {
                     match FileSource::open(&p.input.path, p.input.options) {
-                        Ok(r) => {
+                        Ok(mut r) => {
+                            // A client tells where a record goes; alone,
+                            // this worker keeps every record.
+                            r.probe_clients(peers > 1);
                             p.consumed = Some(r.consumed());
                             p.reader = Some(r);
                         }
@@ -625,5 +628,70 @@ mod tests {
             assert_eq!(r.stage_records, 0);
             assert!(r.stage_nanos > 0, "worker {w}: {r:?}");
         }
+    }
+
+    #[test]
+    fn records_are_analyzed_where_their_client_is_windowed() {
+        // 800 JSONL events from 40 addresses, read by worker 0 of two.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let mut text = String::new();
+        for i in 0..800i64 {
+            let t = 1_767_225_600_000i64 + i * 10;
+            text.push_str(&format!(
+                r#"{{"evidence_id":"e{i}","event_time_ms":{t},"client":{{"ip":"192.0.2.{}"}},"request":{{"method":"GET","target":"/"}}}}"#,
+                i % 40
+            ));
+            text.push('\n');
+        }
+        std::fs::write(&path, text).unwrap();
+        let input = FileInput {
+            path,
+            name: "events.jsonl".into(),
+            options: SourceOptions::default(),
+        };
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        timely::execute(timely::Config::process(2), move |worker| {
+            let index = worker.index();
+            let (input, s) = (input.clone(), s.clone());
+            worker.dataflow::<u64, _, _>(|scope| {
+                let settings = SourceSettings {
+                    batch: 50,
+                    ..SourceSettings::default()
+                };
+                file_source(scope, &[input], settings, Arc::default(), Arc::default())
+                    .inspect_core(move |batch| {
+                        let Ok((_, data)) = batch else {
+                            return;
+                        };
+                        for e in data {
+                            if let Envelope::Event { event, .. } = e {
+                                let client = sentinel_operators::client_key::client_key(event);
+                                s.lock().unwrap().push((index, client));
+                            }
+                        }
+                    });
+            });
+        })
+        .unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 800);
+        // Where the windows exchange each client.
+        let owner = |c: &str| (sentinel_operators::timely_ops::route(c) % 2) as usize;
+        let owned_by_one = seen.iter().filter(|(_, c)| owner(c) == 1).count();
+        assert!(
+            owned_by_one > 100,
+            "both workers own clients: {owned_by_one}"
+        );
+        // Worker 1's clients all went to it; the reader kept only its own
+        // (and dealt some of those to worker 1, to stay within its share).
+        for (w, c) in &seen {
+            if owner(c) == 1 {
+                assert_eq!(*w, 1, "{c} was analyzed on worker {w}");
+            }
+        }
+        let on_reader = seen.iter().filter(|(w, _)| *w == 0).count();
+        assert!(on_reader <= 800 - owned_by_one, "{on_reader}");
     }
 }

@@ -12,6 +12,7 @@ use timely::dataflow::StreamVec;
 use sentinel_models::bundle::ModelWatch;
 use sentinel_models::ModelBundle;
 use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
+use sentinel_operators::client_key::client_key;
 use sentinel_operators::enrich::EnrichmentTables;
 use sentinel_operators::infer::InferConfig;
 use sentinel_operators::policy::{PolicyConfig, RuleRegistry};
@@ -146,20 +147,31 @@ pub(crate) fn spread(p: &Provenance) -> u64 {
     p.offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ sentinel_operators::timely_ops::route(&p.source)
 }
 
-/// Spreads the events over all workers by their provenance, for sources
-/// that do not place their records themselves (Kafka: a worker's
-/// partitions may carry more than its share). Dead letters stay where they
-/// are.
+/// Spreads the events over all workers, for sources that do not place
+/// their records themselves (Kafka: a worker's partitions may carry more
+/// than its share): each event goes to the worker that holds its client's
+/// windows, so that its analyzed form stays where it is made, unless that
+/// would give a worker more than its share (a hot client), when it is
+/// dealt by its provenance instead (see [`crate::dealing`]). Dead letters
+/// stay where they are.
 pub fn spread_events<'scope>(
     envelopes: StreamVec<'scope, u64, Envelope>,
 ) -> StreamVec<'scope, u64, Envelope> {
-    // A route below `peers` is the worker itself.
-    let here = envelopes.scope().index() as u64;
+    let scope = envelopes.scope();
+    let (here, peers) = (scope.index(), scope.peers());
+    let even = 1.0 / peers.max(1) as f64;
+    let mut balance = crate::dealing::Balance::new(peers);
     envelopes
         .map(Wire)
         .exchange(move |w: &Wire<Envelope>| match &w.0 {
-            Envelope::Event { provenance, .. } => spread(provenance),
-            Envelope::Dead(_) => here,
+            Envelope::Event {
+                provenance, event, ..
+            } => {
+                let client = sentinel_operators::timely_ops::route(&client_key(event));
+                balance.route(spread(provenance), Some(client), even, here, peers)
+            }
+            // A route below `peers` is the worker itself.
+            Envelope::Dead(_) => here as u64,
         })
         .map(Wire::into_inner)
 }
@@ -525,8 +537,10 @@ mod tests {
         }
     }
 
-    /// Worker 0 holds 40 events and 5 dead letters; returns, per worker,
+    /// Worker 0 holds 400 events and 5 dead letters; returns, per worker,
     /// the offsets of the events and of the dead letters it ends up with.
+    /// Events 0..200 come from 20 addresses (`192.0.2.{i % 20}`), events
+    /// 200..400 from one anonymous client.
     fn spread_from_worker_0() -> Vec<(usize, bool, u64)> {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();
@@ -536,9 +550,14 @@ mod tests {
             worker.dataflow::<u64, _, _>(|scope| {
                 let mut envelopes = Vec::new();
                 if index == 0 {
-                    for i in 0..40u64 {
+                    for i in 0..400u64 {
+                        let client = if i < 200 {
+                            format!(r#""client":{{"ip":"192.0.2.{}"}},"#, i % 20)
+                        } else {
+                            String::new()
+                        };
                         let line = format!(
-                            r#"{{"evidence_id":"e{i}","event_time_ms":{i},"request":{{"method":"GET","target":"/"}}}}"#
+                            r#"{{"evidence_id":"e{i}","event_time_ms":{i},{client}"request":{{"method":"GET","target":"/"}}}}"#
                         );
                         let event: sentinel_schema::EvidenceEvent =
                             serde_json::from_str(&line).expect("a valid event");
@@ -549,7 +568,7 @@ mod tests {
                             verified: false,
                         });
                     }
-                    for i in 40..45u64 {
+                    for i in 400..405u64 {
                         let e = DecodeError::new(DeadLetterReason::InvalidJson, "bad");
                         envelopes.push(Envelope::Dead(Box::new(dead_letter(
                             &e,
@@ -585,12 +604,19 @@ mod tests {
         // Every record once.
         assert_eq!(
             seen.iter().map(|e| e.2).collect::<Vec<_>>(),
-            (0..45).collect::<Vec<_>>()
+            (0..405).collect::<Vec<_>>()
         );
         // Dead letters on the worker that had them.
         assert!(seen.iter().filter(|e| e.1).all(|e| e.0 == 0));
-        // Events on both workers.
+        // The addressed events went to the worker holding their client.
+        for (worker, _, offset) in seen.iter().filter(|e| e.2 < 200) {
+            let key = format!("ip:192.0.2.{}", offset % 20);
+            let owner = sentinel_operators::timely_ops::route(&key) % 2;
+            assert_eq!(*worker as u64, owner, "event {offset}");
+        }
+        // The anonymous flood did not pile onto one worker: each has about
+        // half of the events (its share, the slack, and a margin).
         let on_1 = seen.iter().filter(|e| !e.1 && e.0 == 1).count();
-        assert!((10..=30).contains(&on_1), "{on_1} of 40 on worker 1");
+        assert!((124..=276).contains(&on_1), "{on_1} of 400 on worker 1");
     }
 }

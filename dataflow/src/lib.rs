@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! file source (per worker, event-time watermark per file)
-//!   └─► exchange (dealt; the reading worker keeps fewer) ─┬─ raw HTTP frames ─► parse + validate ─┐
+//!   └─► exchange (to the client's worker, within shares; ─┬─ raw HTTP frames ─► parse + validate ─┐
+//!        the reading worker keeps fewer)                   │
 //!                                                         ├─ events ──────────────────────────────┤
 //!                                                         └─ dead letters ─► dead_letters          │
 //!   analyze (where the record was placed) ◄──────────────────────────────────────────────────────┘
@@ -12,7 +13,8 @@
 //!     └─► exchange (client key) ─► window + infer ─► verdicts
 //!                                    └─► rulegen ─► exchange (worker 0) ─► policy ─► rules
 //! ```
-//! (A Kafka source's events are spread evenly instead: `spread_events`.)
+//! (A Kafka source's events go to their client's worker within an even
+//! share instead: `spread_events`.)
 //!
 //! Every file sink is an ordered sink on one worker (the kinds are dealt
 //! over the workers), so output files are byte-identical for any worker

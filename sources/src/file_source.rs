@@ -11,7 +11,7 @@ use crate::decode::record::{self, Origin};
 use crate::decode::{decode_frame, DecodeContext};
 use crate::framing::{FrameLimits, FrameProblem, Framer, HarFramer, HttpStreamFramer, LineFramer};
 use crate::input::{open_input, peek};
-use crate::{detect_format, DecodeError, InputFormat, SyntheticClock};
+use crate::{detect_format, ClientIdentity, DecodeError, InputFormat, SyntheticClock};
 
 /// How to read a file.
 #[derive(Clone, Copy, Debug, Default)]
@@ -109,6 +109,10 @@ pub struct DeferredFrame {
     pub event_time_ms: i64,
     /// What the bytes are.
     pub format: DeferredFormat,
+    /// The client of the event it decodes to, when the reader could tell
+    /// cheaply (`None` says nothing): a hint for placing the record on the
+    /// worker that holds that client's windows.
+    pub client: Option<ClientIdentity>,
     /// The record's bytes.
     pub bytes: Vec<u8>,
 }
@@ -152,6 +156,7 @@ pub struct FileSource {
     consumed: Arc<AtomicU64>,
     file_len: u64,
     failed: bool,
+    probe_clients: bool,
 }
 
 /// A file that cannot be opened or whose format cannot be told.
@@ -201,7 +206,16 @@ impl FileSource {
             consumed: opened.consumed,
             file_len: opened.file_len,
             failed: false,
+            probe_clients: true,
         })
+    }
+
+    /// Whether deferred records say who their client is
+    /// ([`DeferredFrame::client`]; on by default). A reader with no other
+    /// worker to place records on turns it off: the client then costs
+    /// nothing to read.
+    pub fn probe_clients(&mut self, on: bool) {
+        self.probe_clients = on;
     }
 
     /// The detected or given format.
@@ -251,16 +265,24 @@ impl FileSource {
                         InputFormat::RawHttp => Some((
                             DeferredFormat::RawHttp,
                             self.ctx.clock.time_of(frame.offset),
+                            self.probe_clients
+                                .then(|| crate::decode::raw_http::probe_client(&frame.bytes))
+                                .flatten(),
                         )),
+                        InputFormat::Jsonl if self.probe_clients => {
+                            let probe = crate::decode::jsonl::probe(&frame.bytes);
+                            probe.time.map(|t| (DeferredFormat::Jsonl, t, probe.client))
+                        }
                         InputFormat::Jsonl => crate::decode::jsonl::probe_event_time(&frame.bytes)
-                            .map(|t| (DeferredFormat::Jsonl, t)),
+                            .map(|t| (DeferredFormat::Jsonl, t, None)),
                         _ => None,
                     };
-                    if let Some((format, event_time_ms)) = known {
+                    if let Some((format, event_time_ms, client)) = known {
                         return Some(SourceRecord::Deferred(DeferredFrame {
                             offset: frame.offset,
                             event_time_ms,
                             format,
+                            client,
                             bytes: frame.bytes,
                         }));
                     }
@@ -352,6 +374,13 @@ mod tests {
         assert!(err.to_string().contains("pass --format"));
     }
 
+    /// A deferred frame's client, when it names one, is its event's.
+    fn assert_client_hint_holds(f: &DeferredFrame) {
+        if let (Some(hint), Ok(event)) = (&f.client, f.decode()) {
+            assert_eq!(hint, &ClientIdentity::of(&event), "{f:?}");
+        }
+    }
+
     /// A raw HTTP stream of `requests` (some malformed) in a file.
     fn raw_http_file(dir: &Path, requests: &[Vec<u8>]) -> PathBuf {
         let path = dir.join("requests.txt");
@@ -369,8 +398,8 @@ mod tests {
     fn request_strategy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
         use proptest::prelude::*;
         prop_oneof![
-            ("[a-z0-9/=&%?._-]{0,40}", "[ -~]{0,30}").prop_map(|(target, agent)| format!(
-                "GET http://localhost:8080/{target} HTTP/1.1\r\nUser-Agent: {agent}\r\nHost: localhost\r\n\r\n"
+            ("[a-z0-9/=&%?._-]{0,40}", "[ -~]{0,30}", "(|Cookie: JSESSIONID=[A-F0-9]{0,8}\r\n|cookie: theme=dark; sid=[a-z]{1,4}\r\n|Cookie: a=b\r\n)").prop_map(|(target, agent, cookie)| format!(
+                "GET http://localhost:8080/{target} HTTP/1.1\r\nUser-Agent: {agent}\r\n{cookie}Host: localhost\r\n\r\n"
             )
             .into_bytes()),
             "[a-z0-9=&%+]{0,60}".prop_map(|body| format!(
@@ -403,6 +432,10 @@ mod tests {
                     SourceRecord::Item(i) => format!("{i:?}"),
                     SourceRecord::Deferred(f) => {
                         deferred += 1;
+                        assert_client_hint_holds(&f);
+                        if f.decode().is_ok_and(|e| !e.tags.iter().any(|t| t == "lenient_parse")) {
+                            assert!(f.client.is_some(), "a strictly parsed request's client is known");
+                        }
                         format!("{:?}", f.into_item())
                     }
                 })
@@ -474,13 +507,32 @@ mod tests {
     /// broken in one of the ways a producer breaks them.
     fn jsonl_line_strategy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
         use proptest::prelude::*;
-        let event = (0i64..4_000_000_000_000, "[a-z0-9]{0,8}", "[ -~]{0,20}", any::<bool>())
-            .prop_map(|(t, id, target, time_first)| {
+        // The client: none, an address, a recorder's session, a bad
+        // address, or an empty object (the key then hangs on cookies).
+        let client = prop_oneof![
+            Just(String::new()),
+            (any::<u32>())
+                .prop_map(|a| format!(r#""client":{{"ip":"{}"}},"#, std::net::Ipv4Addr::from(a))),
+            (any::<u128>()).prop_map(|a| format!(
+                r#""client":{{"port":80,"ip":"{}"}},"#,
+                std::net::Ipv6Addr::from(a)
+            )),
+            "[a-z0-9]{0,8}".prop_map(|s| format!(r#""client":{{"session":"{s}"}},"#)),
+            Just(r#""client":{"ip":"not an address"},"#.to_string()),
+            Just(r#""client":{},"#.to_string()),
+        ];
+        let event = (0i64..4_000_000_000_000, "[a-z0-9]{0,8}", "[ -~]{0,20}", any::<bool>(), client, any::<bool>())
+            .prop_map(|(t, id, target, time_first, client, cookie)| {
                 let target = serde_json::to_string(&format!("/{target}")).unwrap();
-                if time_first {
-                    format!(r#"{{"event_time_ms":{t},"evidence_id":"{id}","request":{{"method":"GET","target":{target}}}}}"#)
+                let headers = if cookie {
+                    r#","headers":[{"name":"Cookie","value":"a=1; PHPSESSID=p7"}]"#
                 } else {
-                    format!(r#"{{"evidence_id":"{id}","request":{{"method":"GET","target":{target}}},"event_time_ms":{t}}}"#)
+                    ""
+                };
+                if time_first {
+                    format!(r#"{{"event_time_ms":{t},{client}"evidence_id":"{id}","request":{{"method":"GET","target":{target}{headers}}}}}"#)
+                } else {
+                    format!(r#"{{{client}"evidence_id":"{id}","request":{{"method":"GET","target":{target}{headers}}},"event_time_ms":{t}}}"#)
                 }
             });
         prop_oneof![
@@ -522,6 +574,7 @@ mod tests {
                         if let Ok(e) = f.decode() {
                             assert_eq!(e.event_time_ms, f.event_time_ms);
                         }
+                        assert_client_hint_holds(&f);
                         format!("{:?}", f.into_item())
                     }
                 })

@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+mod client_identity;
 pub mod decode;
 mod error;
 pub mod evidence_store;
@@ -28,6 +29,7 @@ pub mod input;
 pub mod kafka;
 mod time;
 
+pub use client_identity::{session_cookie, session_id, ClientIdentity};
 pub use error::DecodeError;
 pub use file_source::{
     DeferredFormat, DeferredFrame, FileSource, SourceItem, SourceOpenError, SourceOptions,

@@ -1,49 +1,89 @@
 //! Evidence JSONL: one [`EvidenceEvent`] per line, our own schema.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use sentinel_schema::{EvidenceEvent, MAX_EVENT_TIME_MS};
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::DecodeError;
+use crate::{ClientIdentity, DecodeError};
 
 /// Decodes one line.
 pub fn decode(bytes: &[u8]) -> Result<EvidenceEvent, DecodeError> {
     serde_json::from_slice(bytes).map_err(|e| DecodeError::from_json(&e))
 }
 
-/// The line's top-level `event_time_ms` when it is an integer within the
-/// accepted range (1970..9999), read without decoding the line: the fields
-/// before it are skipped without allocating, those after it are not read.
-///
-/// Whenever [`decode`] gives an event that passes validation, this gives
-/// its time (property-tested below). A line it answers may still fail to
-/// decode (it stops reading at the time); `None` says nothing either way.
-pub fn probe_event_time(bytes: &[u8]) -> Option<i64> {
-    let mut found = None;
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    // Stopping at the time aborts the map with an error; what was found
-    // is kept aside.
-    let _ = de.deserialize_map(TimeProbe { found: &mut found });
-    found.filter(|t| (0..=MAX_EVENT_TIME_MS).contains(t))
+/// What a line says about itself before it is decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineProbe {
+    /// The top-level `event_time_ms`, when it is an integer within the
+    /// accepted range (1970..9999).
+    pub time: Option<i64>,
+    /// The client, when the top-level `client` object names its address or
+    /// its session (the key is then known without the request's cookies).
+    pub client: Option<ClientIdentity>,
 }
 
-/// A top-level key: the time, or any other.
+/// Reads a line's top-level `event_time_ms` and `client` without decoding
+/// the line: other fields are skipped without allocating, and reading stops
+/// once both are known.
+///
+/// Whenever [`decode`] gives an event that passes validation, the probe
+/// gives its time, and any client it gives is the event's
+/// ([`ClientIdentity::of`]); both are property-tested below. A line it
+/// answers may still fail to decode; `None` says nothing either way.
+pub fn probe(bytes: &[u8]) -> LineProbe {
+    probe_for(bytes, true)
+}
+
+/// The line's top-level `event_time_ms` when it is in range, as [`probe`]
+/// gives it, reading nothing after it (the client is not looked for).
+pub fn probe_event_time(bytes: &[u8]) -> Option<i64> {
+    probe_for(bytes, false).time
+}
+
+/// [`probe`], looking for the client or not.
+fn probe_for(bytes: &[u8], client: bool) -> LineProbe {
+    let mut found = LineProbe::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // Stopping early aborts the map with an error; what was found is kept
+    // aside.
+    let _ = de.deserialize_map(Prober {
+        found: &mut found,
+        client,
+    });
+    found.time = found.time.filter(|t| (0..=MAX_EVENT_TIME_MS).contains(t));
+    found
+}
+
+/// A top-level key: the time, the client, or any other.
 #[derive(Deserialize)]
 #[serde(field_identifier, rename_all = "snake_case")]
 enum Field {
     EventTimeMs,
+    Client,
     #[serde(other)]
     Other,
 }
 
-/// Visits the top-level object up to its `event_time_ms`.
-struct TimeProbe<'a> {
-    found: &'a mut Option<i64>,
+/// The parts of the `client` object that make its key.
+#[derive(Deserialize)]
+struct ClientFields {
+    #[serde(default)]
+    ip: Option<IpAddr>,
+    #[serde(default)]
+    session: Option<String>,
 }
 
-impl<'de> Visitor<'de> for TimeProbe<'_> {
+/// Visits the top-level object until its time (and, with `client`, its
+/// client) are known.
+struct Prober<'a> {
+    found: &'a mut LineProbe,
+    client: bool,
+}
+
+impl<'de> Visitor<'de> for Prober<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -51,15 +91,28 @@ impl<'de> Visitor<'de> for TimeProbe<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Whether the client is settled: read, found not to name itself,
+        // or not asked for.
+        let mut client_read = !self.client;
         while let Some(field) = map.next_key::<Field>()? {
             match field {
-                Field::EventTimeMs => {
-                    *self.found = Some(map.next_value::<i64>()?);
-                    return Err(de::Error::custom("event time found"));
+                Field::EventTimeMs => self.found.time = Some(map.next_value::<i64>()?),
+                Field::Client if self.client => {
+                    let c = map.next_value::<ClientFields>()?;
+                    client_read = true;
+                    self.found.client = match (c.ip, c.session) {
+                        (Some(ip), _) => Some(ClientIdentity::Ip(ip)),
+                        (None, Some(s)) => Some(ClientIdentity::Session(s)),
+                        // The key then hangs on the request's cookies.
+                        (None, None) => None,
+                    };
                 }
-                Field::Other => {
+                Field::Client | Field::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
+            }
+            if self.found.time.is_some() && client_read {
+                return Err(de::Error::custom("time and client found"));
             }
         }
         Ok(())
@@ -116,6 +169,40 @@ mod tests {
         ] {
             assert_eq!(probe(refused), None, "{refused}");
         }
+    }
+
+    #[test]
+    fn probe_reads_the_client_that_names_itself() {
+        let client = |s: &str| probe(s.as_bytes()).client;
+        let ip = |s: &str| Some(ClientIdentity::Ip(s.parse().unwrap()));
+        assert_eq!(
+            client(r#"{"event_time_ms":1,"client":{"port":5,"ip":"2001:DB8::7"}}"#),
+            ip("2001:db8::7")
+        );
+        assert_eq!(
+            client(r#"{"client":{"ip":"192.0.2.1","session":"s"},"event_time_ms":1}"#),
+            ip("192.0.2.1")
+        );
+        assert_eq!(
+            client(r#"{"client":{"session":"s\u0041"},"event_time_ms":1}"#),
+            Some(ClientIdentity::Session("sA".into()))
+        );
+        // Without an address or session, cookies decide: unknown here.
+        assert_eq!(client(r#"{"client":{},"event_time_ms":1}"#), None);
+        assert_eq!(client(r#"{"event_time_ms":1}"#), None);
+        // A bad address before the time: nothing is known, unless only
+        // the time is asked for (the client is then skipped unread).
+        let bad_client_first = br#"{"client":{"ip":"x"},"event_time_ms":1}"#;
+        assert_eq!(probe(bad_client_first), LineProbe::default());
+        assert_eq!(probe_event_time(bad_client_first), Some(1));
+        // The time is kept when what follows it is bad.
+        assert_eq!(
+            probe(br#"{"event_time_ms":1,"client":{"ip":"x"}}"#),
+            LineProbe {
+                time: Some(1),
+                client: None
+            }
+        );
     }
 
     proptest::proptest! {

@@ -7,7 +7,7 @@
 
 use sentinel_schema::{ByteString, EvidenceEvent, Header, HttpRequest, TimeSource, SCHEMA_VERSION};
 
-use crate::{evidence_id_for, DecodeError};
+use crate::{evidence_id_for, session_cookie, ClientIdentity, DecodeError};
 
 /// Most headers accepted in one request.
 pub const MAX_HEADERS: usize = 128;
@@ -32,6 +32,27 @@ pub fn decode(bytes: &[u8], offset: u64, event_time_ms: i64) -> Result<EvidenceE
         tags,
         waf_blocked: false,
     })
+}
+
+/// The client of a request [`decode`] would parse strictly, read from its
+/// head without decoding it: a raw request has no address, so its session
+/// cookie or nobody ([`ClientIdentity::of`] on the decoded event). `None`
+/// for a request the strict parser refuses.
+pub fn probe_client(bytes: &[u8]) -> Option<ClientIdentity> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(bytes) {
+        Ok(httparse::Status::Complete(_)) => Some(
+            req.headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
+                .find_map(|h| session_cookie(h.value))
+                .map_or(ClientIdentity::Anonymous, |s| {
+                    ClientIdentity::Session(String::from_utf8_lossy(s).into_owned())
+                }),
+        ),
+        _ => None,
+    }
 }
 
 /// Parses a request; the flag is true when the lenient parser was needed.
