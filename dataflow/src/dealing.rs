@@ -3,14 +3,20 @@
 //! A file is read by one worker, which also takes its share of the
 //! stateless stage (parsing, analysis) and of the keyed stages. Dealt
 //! evenly, that worker has the reading on top of everyone's share and the
-//! others wait for it. The dealer measures, on the reading worker, what
-//! reading costs per record (`R`) and what the stateless stage costs per
-//! record (`A`), and keeps the share `k` of the records that evens the
+//! others wait for it. The dealer measures what reading costs per record
+//! on the reading worker (`R`), and what the stateless stage costs per
+//! record there (`A₀`) and, on average, on the other workers of its process
+//! (`Ā`; they pay more for the same records: the frames they decode were
+//! written by another core, and the blocks they free belong to another
+//! thread's heap). It keeps the share `k` of the records that evens the
 //! load with `W` workers:
 //!
 //! ```text
-//! R + k·A = (1 − k)·A / (W − 1)   ⇒   k = (A − R·(W − 1)) / (A·W),  0 ≤ k ≤ 1/W
+//! R + k·A₀ = (1 − k)·Ā / (W − 1)   ⇒   k = (Ā − R·(W − 1)) / (A₀·(W − 1) + Ā),  0 ≤ k ≤ 1/W
 //! ```
+//!
+//! (`Ā = A₀` until the others have measured, and for workers in other
+//! processes, whose clocks it cannot read.)
 //!
 //! A record whose client the reader can tell before decoding it
 //! ([`sentinel_sources::DeferredFrame::client`]) goes, where the share
@@ -31,7 +37,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::worker_clock::ClockReading;
+use std::sync::Arc;
+
+use crate::worker_clock::{ClockReading, WorkerClock, WorkerClocks};
 
 /// How much of the past a new measurement outweighs (per reader activation).
 const DECAY: f64 = 0.8;
@@ -63,23 +71,28 @@ pub(crate) struct Dealer {
     index: usize,
     peers: usize,
     reading: Rate,
-    stage: Rate,
-    /// The worker clock at the last observation.
-    last_stage: ClockReading,
+    /// Every worker's clock (by index; those of other processes stay at zero).
+    clocks: Vec<Arc<WorkerClock>>,
+    /// Every worker's stage cost per record.
+    stage: Vec<Rate>,
+    /// The worker clocks at the last observation.
+    last: Vec<ClockReading>,
     share: Rc<Cell<f64>>,
 }
 
 impl Dealer {
-    /// A dealer for worker `index` of `peers`, keeping an even share until
-    /// it has measured both costs.
-    pub(crate) fn new(index: usize, peers: usize) -> Self {
+    /// A dealer for worker `index` of `peers` that reads the workers'
+    /// stage costs from `clocks`, keeping an even share until it has
+    /// measured its own.
+    pub(crate) fn new(index: usize, peers: usize, clocks: &WorkerClocks) -> Self {
         let peers = peers.max(1);
         Dealer {
             index,
             peers,
             reading: Rate::default(),
-            stage: Rate::default(),
-            last_stage: ClockReading::default(),
+            clocks: (0..peers).map(|w| clocks.for_worker(w)).collect(),
+            stage: vec![Rate::default(); peers],
+            last: vec![ClockReading::default(); peers],
             share: Rc::new(Cell::new(1.0 / peers as f64)),
         }
     }
@@ -95,40 +108,60 @@ impl Dealer {
     }
 
     /// Records that reading `records` records took `reading` (thread CPU
-    /// time), and that the worker's clock now reads `clock`; updates the
-    /// share kept.
-    pub(crate) fn observe(&mut self, reading: Duration, records: u64, clock: ClockReading) {
+    /// time), reads where the workers' clocks stand, and updates the share
+    /// kept.
+    pub(crate) fn observe(&mut self, reading: Duration, records: u64) {
+        let clocks: Vec<ClockReading> = self.clocks.iter().map(|c| c.reading()).collect();
+        self.observe_clocks(reading, records, &clocks);
+    }
+
+    /// [`Dealer::observe`] with the clocks' readings given (by worker).
+    fn observe_clocks(&mut self, reading: Duration, records: u64, clocks: &[ClockReading]) {
         if records > 0 {
             self.reading.add(reading.as_nanos() as f64, records as f64);
         }
-        let last = self.last_stage;
-        if clock.stage_records > last.stage_records {
-            self.stage.add(
-                clock.stage_nanos.saturating_sub(last.stage_nanos) as f64,
-                (clock.stage_records - last.stage_records) as f64,
-            );
+        for ((clock, last), rate) in clocks.iter().zip(&mut self.last).zip(&mut self.stage) {
+            if clock.stage_records > last.stage_records {
+                rate.add(
+                    clock.stage_nanos.saturating_sub(last.stage_nanos) as f64,
+                    (clock.stage_records - last.stage_records) as f64,
+                );
+            }
+            *last = *clock;
         }
-        self.last_stage = clock;
         self.share.set(self.kept_share());
     }
 
     /// The share of the records this worker keeps.
     pub(crate) fn kept_share(&self) -> f64 {
-        match (self.reading.per_record(), self.stage.per_record()) {
-            (Some(r), Some(a)) => kept_share(r, a, self.peers),
-            _ => 1.0 / self.peers as f64,
-        }
+        let own = self.stage.get(self.index).and_then(Rate::per_record);
+        let (r, a0) = match (self.reading.per_record(), own) {
+            (Some(r), Some(a0)) => (r, a0),
+            _ => return 1.0 / self.peers as f64,
+        };
+        let others: Vec<f64> = (self.stage.iter().enumerate())
+            .filter(|(w, _)| *w != self.index)
+            .filter_map(|(_, rate)| rate.per_record())
+            .collect();
+        let a_others = if others.is_empty() {
+            a0
+        } else {
+            others.iter().sum::<f64>() / others.len() as f64
+        };
+        kept_share(r, a0, a_others, self.peers)
     }
 }
 
-/// The share a reader keeps when reading costs `r` and the stateless stage
-/// `a` per record, with `peers` workers (see the module documentation).
-pub(crate) fn kept_share(r: f64, a: f64, peers: usize) -> f64 {
+/// The share a reader keeps when reading costs `r` per record and the
+/// stateless stage `a0` on the reader and `a_others` on the other workers,
+/// with `peers` workers (see the module documentation).
+pub(crate) fn kept_share(r: f64, a0: f64, a_others: f64, peers: usize) -> f64 {
     let w = peers.max(1) as f64;
-    if peers <= 1 || a <= 0.0 || !a.is_finite() || !r.is_finite() {
+    let usable = |x: f64| x > 0.0 && x.is_finite();
+    if peers <= 1 || !usable(a0) || !usable(a_others) || !r.is_finite() {
         return 1.0 / w;
     }
-    ((a - r * (w - 1.0)) / (a * w)).clamp(0.0, 1.0 / w)
+    ((a_others - r * (w - 1.0)) / (a0 * (w - 1.0) + a_others)).clamp(0.0, 1.0 / w)
 }
 
 /// The worker a record with `hash` goes to when worker `index` keeps the
@@ -272,20 +305,31 @@ mod tests {
     #[test]
     fn the_kept_share_evens_the_load() {
         // No reading cost: an even share.
-        assert!((kept_share(0.0, 1000.0, 2) - 0.5).abs() < 1e-12);
+        assert!((kept_share(0.0, 1000.0, 1000.0, 2) - 0.5).abs() < 1e-12);
         // Reading costs a fifth of the analysis, two workers: k = 0.4,
         // and the reader's load R + kA equals the other's (1 − k)A.
-        let k = kept_share(200.0, 1000.0, 2);
+        let k = kept_share(200.0, 1000.0, 1000.0, 2);
         assert!((k - 0.4).abs() < 1e-12);
         assert!((200.0 + k * 1000.0 - (1.0 - k) * 1000.0).abs() < 1e-9);
         // Four workers: R + kA = (1 − k)A/3.
-        let k = kept_share(100.0, 1000.0, 4);
+        let k = kept_share(100.0, 1000.0, 1000.0, 4);
         assert!((100.0 + k * 1000.0 - (1.0 - k) * 1000.0 / 3.0).abs() < 1e-9);
+        // The others pay more per record: R + kA₀ = (1 − k)Ā, and the
+        // reader keeps more than with equal costs.
+        let k = kept_share(200.0, 1000.0, 1200.0, 2);
+        assert!((200.0 + k * 1000.0 - (1.0 - k) * 1200.0).abs() < 1e-9);
+        assert!(k > 0.4 && k <= 0.5, "{k}");
+        // Three workers, the others at 1100 on average.
+        let k = kept_share(100.0, 1000.0, 1100.0, 3);
+        assert!((100.0 + k * 1000.0 - (1.0 - k) * 1100.0 / 2.0).abs() < 1e-9);
+        // Never more than an even share, however costly the others.
+        assert_eq!(kept_share(0.0, 1000.0, 5000.0, 2), 0.5);
         // Reading costlier than the reader's even share: it keeps nothing.
-        assert_eq!(kept_share(2000.0, 1000.0, 2), 0.0);
+        assert_eq!(kept_share(2000.0, 1000.0, 1000.0, 2), 0.0);
         // One worker keeps everything, whatever reading costs.
-        assert_eq!(kept_share(500.0, 1000.0, 1), 1.0);
-        assert_eq!(kept_share(f64::NAN, 1000.0, 2), 0.5);
+        assert_eq!(kept_share(500.0, 1000.0, 1000.0, 1), 1.0);
+        assert_eq!(kept_share(f64::NAN, 1000.0, 1000.0, 2), 0.5);
+        assert_eq!(kept_share(100.0, 1000.0, 0.0, 2), 0.5);
     }
 
     #[test]
@@ -311,7 +355,7 @@ mod tests {
 
     #[test]
     fn the_dealer_keeps_an_even_share_until_it_has_measured() {
-        let mut d = Dealer::new(0, 2);
+        let mut d = Dealer::new(0, 2, &WorkerClocks::default());
         let mut route = d.router();
         assert_eq!(d.kept_share(), 0.5);
         // Reading measured, the stage not yet.
@@ -319,17 +363,40 @@ mod tests {
             stage_nanos,
             stage_records,
         };
-        d.observe(Duration::from_micros(200), 1000, clock(0, 0));
+        let idle = clock(0, 0);
+        d.observe_clocks(Duration::from_micros(200), 1000, &[clock(0, 0), idle]);
         assert_eq!(d.kept_share(), 0.5);
-        // Both: reading 200 ns, the stage 1000 ns per record.
-        d.observe(Duration::from_micros(200), 1000, clock(1_000_000, 1000));
+        // Both: reading 200 ns, the stage 1000 ns per record (the other
+        // worker has not measured: its cost is taken to be the same).
+        d.observe_clocks(
+            Duration::from_micros(200),
+            1000,
+            &[clock(1_000_000, 1000), idle],
+        );
         assert!((d.kept_share() - 0.4).abs() < 1e-9);
         // The router follows the published share.
         let kept = hashes(10_000).filter(|h| route(*h, None) == 0).count();
         assert!((3_800..4_200).contains(&kept), "{kept}");
-        // The clock's totals are cumulative: only the difference counts.
-        d.observe(Duration::from_micros(200), 1000, clock(2_000_000, 2000));
-        assert!((d.kept_share() - 0.4).abs() < 1e-9);
+        // The other worker measures 1200 ns per record: the reader keeps
+        // more, as much as evens the two.
+        d.observe_clocks(
+            Duration::from_micros(200),
+            1000,
+            &[clock(1_000_000, 1000), clock(120_000_000, 100_000)],
+        );
+        let k = d.kept_share();
+        assert!(
+            (200.0 + k * 1000.0 - (1.0 - k) * 1200.0).abs() < 1e-6,
+            "{k}"
+        );
+        // The clocks' totals are cumulative: only the differences count
+        // (the same costs again leave the share where it was).
+        d.observe_clocks(
+            Duration::from_micros(200),
+            1000,
+            &[clock(2_000_000, 2000), clock(120_000_000, 100_000)],
+        );
+        assert!((d.kept_share() - k).abs() < 1e-9);
     }
 
     #[test]
@@ -368,7 +435,7 @@ mod tests {
 
     #[test]
     fn a_hot_client_cannot_overload_its_worker() {
-        let d = Dealer::new(0, 2);
+        let d = Dealer::new(0, 2, &WorkerClocks::default());
         d.share.set(0.4);
         let mut route = d.router();
         let mut counts = [0u64; 2];
@@ -405,8 +472,8 @@ mod tests {
         }
 
         #[test]
-        fn the_kept_share_stays_within_bounds(r in 0.0f64..1e6, a in 0.0f64..1e6, peers in 1usize..9) {
-            let k = kept_share(r, a, peers);
+        fn the_kept_share_stays_within_bounds(r in 0.0f64..1e6, a in 0.0f64..1e6, b in 0.0f64..1e6, peers in 1usize..9) {
+            let k = kept_share(r, a, b, peers);
             prop_assert!((0.0..=1.0 / peers as f64 + 1e-12).contains(&k));
         }
     }

@@ -30,7 +30,7 @@ use crate::dealing::Dealer;
 use crate::deferred_decode::{place_and_decode, FrameInFlight, SourceRecord as Out};
 use crate::pacing::{Pacer, Speed};
 use crate::watermark::{bucket, PartitionWatermark};
-use crate::worker_clock::{CpuStopwatch, WorkerClock};
+use crate::worker_clock::CpuStopwatch;
 use crate::{Counters, Envelope};
 
 /// One input file.
@@ -167,23 +167,14 @@ pub fn file_source<'scope>(
     errors: Arc<Mutex<Vec<String>>>,
 ) -> StreamVec<'scope, u64, Envelope> {
     let clock = counters.worker_clocks.for_worker(scope.index());
-    let dealer = Dealer::new(scope.index(), scope.peers());
+    let dealer = Dealer::new(scope.index(), scope.peers(), &counters.worker_clocks);
     let route = dealer.router();
-    let records = read_files(
-        scope,
-        inputs,
-        settings,
-        counters,
-        errors,
-        dealer,
-        clock.clone(),
-    );
+    let records = read_files(scope, inputs, settings, counters, errors, dealer);
     place_and_decode(records, settings.validation, route, clock)
 }
 
 /// Reads this worker's share of `inputs`; tells `dealer` what reading
-/// costs and where the worker's `clock` (its stateless stage) stands, after
-/// each activation.
+/// costs after each activation (it reads the workers' stage clocks itself).
 fn read_files<'scope>(
     scope: Scope<'scope, u64>,
     inputs: &[FileInput],
@@ -191,7 +182,6 @@ fn read_files<'scope>(
     counters: Arc<Counters>,
     errors: Arc<Mutex<Vec<String>>>,
     mut dealer: Dealer,
-    clock: Arc<WorkerClock>,
 ) -> StreamVec<'scope, u64, Out> {
     let (index, peers) = (scope.index(), scope.peers());
     let mine: Vec<FileInput> = inputs
@@ -374,8 +364,8 @@ fn read_files<'scope>(
                 output.session(&delayed).give_iterator(items.into_iter());
             }
             // What this activation's reading cost (its records are dealt
-            // on, above) and where the worker's stage clock stands.
-            dealer.observe(reading_cpu.elapsed(), read_now, clock.reading());
+            // on, above); the dealer reads where the stage clocks stand.
+            dealer.observe(reading_cpu.elapsed(), read_now);
             if parts.iter().all(|p| p.done) {
                 cap = None;
                 return;
