@@ -9,11 +9,12 @@
 //! policy (which the graph runs on top, for the few tagged verdicts). Its
 //! verdicts are compared with the graph's, line for line.
 //!
-//! `cargo run --release -p sentinel-benches --bin cost-bench [FILE] [--runs N] [--models full|rules] [--synthetic EVENTS:CLIENTS] [--graph-only WORKERS] [--keep-resident BYTES]`
+//! `cargo run --release -p sentinel-benches --bin cost-bench [FILE] [--runs N] [--models full|rules] [--synthetic EVENTS:CLIENTS] [--graph-only WORKERS] [--keep-resident BYTES] [--bucket-ms MS]`
 //! (default FILE: ../shared/data/csic2010/normalTrafficTraining.txt.gz; `--synthetic` generates
 //! a stream where each client returns many times per window instead;
 //! `--graph-only` runs the loop once, then only the graph, for profiling;
-//! `--keep-resident` sets the sandbox's `memory_keep_resident_bytes`)
+//! `--keep-resident` sets the sandbox's `memory_keep_resident_bytes`; `--bucket-ms` the
+//! event-time bucket of the loop and the graph, 1,000 by default)
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -109,7 +110,10 @@ fn baseline(
 ) -> anyhow::Result<Baseline> {
     let start = Instant::now();
     let name = file.display().to_string();
-    let settings = SourceSettings::default();
+    let settings = SourceSettings {
+        bucket_ms: graph.bucket_ms,
+        ..SourceSettings::default()
+    };
     let mut source = FileSource::open(file, SourceOptions::default())
         .with_context(|| format!("cannot open {name}"))?;
     let analyze_config = AnalyzeConfig {
@@ -254,23 +258,24 @@ struct GraphRun {
 fn run_graph(
     file: &std::path::Path,
     workers: usize,
+    graph: &GraphConfig,
     bundle: &Arc<sentinel_models::ModelBundle>,
     services: &sentinel_dataflow::GraphServices,
 ) -> anyhow::Result<GraphRun> {
     let out = tempfile::tempdir()?;
     let counters = Arc::new(Counters::default());
     let cpu_before = process_cpu_seconds();
-    let summary = run_replay(
-        sentinel_benches::bench_replay(
-            file,
-            &file.display().to_string(),
-            out.path(),
-            workers,
-            bundle.clone(),
-            services.clone(),
-        ),
-        counters.clone(),
-    )?;
+    let mut config = sentinel_benches::bench_replay(
+        file,
+        &file.display().to_string(),
+        out.path(),
+        workers,
+        bundle.clone(),
+        services.clone(),
+    );
+    config.graph = graph.clone();
+    config.source.bucket_ms = graph.bucket_ms;
+    let summary = run_replay(config, counters.clone())?;
     let wall = summary.elapsed.as_secs_f64();
     let cores_busy = (process_cpu_seconds() - cpu_before) / wall;
     let rate = counters.records_in.load(Ordering::Relaxed) as f64 / wall;
@@ -344,6 +349,11 @@ struct Args {
     /// The sandbox's `memory_keep_resident_bytes` (default: the sandbox's).
     #[arg(long, value_name = "BYTES")]
     keep_resident: Option<usize>,
+    /// Event-time bucket of the loop and the graph, ms (the bench graph's
+    /// 1,000 by default): how many records share a timestamp, and so what
+    /// timely's progress tracking costs per record.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    bucket_ms: Option<u64>,
 }
 
 /// `EVENTS:CLIENTS`.
@@ -363,6 +373,7 @@ fn main() -> anyhow::Result<()> {
         synthetic,
         graph_only,
         keep_resident,
+        bucket_ms,
     } = clap::Parser::parse();
     let scratch = tempfile::tempdir()?;
     if let Some((n, k)) = synthetic {
@@ -371,7 +382,10 @@ fn main() -> anyhow::Result<()> {
     }
     let bundle = sentinel_benches::bench_models(&models)?;
     let services = sentinel_benches::bench_services_keeping(&models, false, keep_resident)?;
-    let graph = sentinel_benches::bench_graph();
+    let mut graph = sentinel_benches::bench_graph();
+    if let Some(b) = bucket_ms {
+        graph.bucket_ms = b;
+    }
     println!(
         "cost-bench: {} ({runs} runs each; models: {})",
         file.display(),
@@ -394,7 +408,7 @@ fn main() -> anyhow::Result<()> {
     let base = base.context("--runs must be at least 1")?;
     if let Some(workers) = graph_only {
         for _ in 0..runs {
-            let run = run_graph(&file, workers, &bundle, &services)?;
+            let run = run_graph(&file, workers, &graph, &bundle, &services)?;
             println!(
                 "timely graph, {workers} worker(s): {:.0} records/s, {:.2} cores busy",
                 run.rate, run.cores_busy
@@ -436,7 +450,7 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..runs {
         let mut pair = [0f64; 2];
         for (slot, workers) in [1usize, 2].into_iter().enumerate() {
-            let run = run_graph(&file, workers, &bundle, &services)?;
+            let run = run_graph(&file, workers, &graph, &bundle, &services)?;
             busy[slot].push(run.cores_busy);
             memo_lookups[slot] = run.counters.payload_memos.stats();
             if workers == 2 {
