@@ -35,9 +35,8 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::Duration;
-
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::worker_clock::{ClockReading, WorkerClock, WorkerClocks};
 
