@@ -47,9 +47,9 @@ use sentinel_operators::dead_letter::dead_letter;
 use sentinel_operators::timely_ops::{self, Wire};
 use sentinel_operators::validate::{validate, ValidationLimits};
 use sentinel_schema::Provenance;
-use sentinel_sources::{ClientIdentity, DeferredFrame};
+use sentinel_sources::DeferredFrame;
 
-use crate::graph::spread;
+use crate::graph::{client_route, spread};
 use crate::{Envelope, WorkerClock};
 
 /// An undecoded record on its way to the worker that decodes it.
@@ -113,12 +113,11 @@ impl SourceRecord {
     /// ([`timely_ops::route`] of its key), when the reader can tell: a decoded event's,
     /// or the client a deferred frame names.
     fn client_route(&self) -> Option<u64> {
-        let key = match self {
-            SourceRecord::Ready(Envelope::Event { event, .. }) => ClientIdentity::of(event).key(),
-            SourceRecord::Ready(Envelope::Dead(_)) => return None,
-            SourceRecord::Frame(f) => f.frame.client.as_ref()?.key(),
-        };
-        Some(timely_ops::route(&key))
+        match self {
+            SourceRecord::Ready(Envelope::Event { event, .. }) => Some(client_route(event)),
+            SourceRecord::Ready(Envelope::Dead(_)) => None,
+            SourceRecord::Frame(f) => Some(timely_ops::route(&f.frame.client.as_ref()?.key())),
+        }
     }
 
     /// Where the record came from.

@@ -147,6 +147,11 @@ pub(crate) fn spread(p: &Provenance) -> u64 {
     p.offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ sentinel_operators::timely_ops::route(&p.source)
 }
 
+/// The route hash of an event's client: what the windows exchange it by.
+pub(crate) fn client_route(event: &sentinel_schema::EvidenceEvent) -> u64 {
+    sentinel_operators::timely_ops::route(&client_key(event))
+}
+
 /// Spreads the events over all workers, for sources that do not place
 /// their records themselves (Kafka: a worker's partitions may carry more
 /// than its share): each event goes to the worker that holds its client's
@@ -166,10 +171,13 @@ pub fn spread_events<'scope>(
         .exchange(move |w: &Wire<Envelope>| match &w.0 {
             Envelope::Event {
                 provenance, event, ..
-            } => {
-                let client = sentinel_operators::timely_ops::route(&client_key(event));
-                balance.route(spread(provenance), Some(client), even, here, peers)
-            }
+            } => balance.route(
+                spread(provenance),
+                Some(client_route(event)),
+                even,
+                here,
+                peers,
+            ),
             // A route below `peers` is the worker itself.
             Envelope::Dead(_) => here as u64,
         })

@@ -35,6 +35,17 @@ impl ClientIdentity {
         }
     }
 
+    /// The identity a client object gives by itself — its address, else
+    /// the recorder's session — or `None` when it names neither (the
+    /// request's cookies then decide, see [`ClientIdentity::of`]).
+    pub fn named(ip: Option<IpAddr>, session: Option<String>) -> Option<Self> {
+        match (ip, session) {
+            (Some(ip), _) => Some(ClientIdentity::Ip(ip)),
+            (None, Some(s)) => Some(ClientIdentity::Session(s)),
+            (None, None) => None,
+        }
+    }
+
     /// The key the windows use: `ip:ADDRESS`, `session:ID` or `anonymous`.
     pub fn key(&self) -> String {
         self.to_string()

@@ -100,12 +100,7 @@ impl<'de> Visitor<'de> for Prober<'_> {
                 Field::Client if self.client => {
                     let c = map.next_value::<ClientFields>()?;
                     client_read = true;
-                    self.found.client = match (c.ip, c.session) {
-                        (Some(ip), _) => Some(ClientIdentity::Ip(ip)),
-                        (None, Some(s)) => Some(ClientIdentity::Session(s)),
-                        // The key then hangs on the request's cookies.
-                        (None, None) => None,
-                    };
+                    self.found.client = ClientIdentity::named(c.ip, c.session);
                 }
                 Field::Client | Field::Other => {
                     map.next_value::<IgnoredAny>()?;
