@@ -6,10 +6,10 @@
 //! others wait for it. The dealer measures what reading costs per record
 //! on the reading worker (`R`), and what the stateless stage costs per
 //! record there (`A₀`) and, on average, on the other workers of its process
-//! (`Ā`; they pay more for the same records: the frames they decode were
-//! written by another core, and the blocks they free belong to another
-//! thread's heap). It keeps the share `k` of the records that evens the
-//! load with `W` workers:
+//! (`Ā`; the two differ, in either direction: the others decode frames
+//! another core wrote and free blocks of another thread's heap, while the
+//! reader's stage shares its caches with the reading). It keeps the share
+//! `k` of the records that evens the load with `W` workers:
 //!
 //! ```text
 //! R + k·A₀ = (1 − k)·Ā / (W − 1)   ⇒   k = (Ā − R·(W − 1)) / (A₀·(W − 1) + Ā),  0 ≤ k ≤ 1/W

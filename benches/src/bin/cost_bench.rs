@@ -273,7 +273,7 @@ fn run_graph(
         bundle.clone(),
         services.clone(),
     );
-    config.graph = graph.clone();
+    config.graph = *graph;
     config.source.bucket_ms = graph.bucket_ms;
     let summary = run_replay(config, counters.clone())?;
     let wall = summary.elapsed.as_secs_f64();
@@ -447,6 +447,8 @@ fn main() -> anyhow::Result<()> {
     let mut aggregate_state = (0i64, 0i64, 0i64);
     let mut memo_lookups = [(0u64, 0u64); 2];
     let mut busy: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    // The stateless stage with 2 workers, per worker: (nanoseconds, records).
+    let mut stage = [(0u64, 0u64); 2];
     for _ in 0..runs {
         let mut pair = [0f64; 2];
         for (slot, workers) in [1usize, 2].into_iter().enumerate() {
@@ -454,6 +456,11 @@ fn main() -> anyhow::Result<()> {
             busy[slot].push(run.cores_busy);
             memo_lookups[slot] = run.counters.payload_memos.stats();
             if workers == 2 {
+                for (w, totals) in stage.iter_mut().enumerate() {
+                    let r = run.counters.worker_clocks.for_worker(w).reading();
+                    totals.0 += r.stage_nanos;
+                    totals.1 += r.stage_records;
+                }
                 let w = &run.counters.window;
                 aggregate_state = (
                     w.aggregate_peak_bytes.load(Ordering::Relaxed),
@@ -493,6 +500,14 @@ fn main() -> anyhow::Result<()> {
     println!(
         "timely graph, 2 workers: {two:.0} records/s ({:.2}x the baseline)",
         two / base_rate
+    );
+    let per_record = |(nanos, records): (u64, u64)| nanos as f64 / records.max(1) as f64 / 1e3;
+    println!(
+        "stateless stage with 2 workers (decode, analysis, evidence-ready; all runs): worker 0 (the reader) {} records at {:.2} µs each, worker 1 {} records at {:.2} µs each",
+        stage[0].1,
+        per_record(stage[0]),
+        stage[1].1,
+        per_record(stage[1]),
     );
     let [busy_one, busy_two] = busy;
     println!(
