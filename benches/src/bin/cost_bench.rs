@@ -447,6 +447,7 @@ fn main() -> anyhow::Result<()> {
     let mut aggregate_state = (0i64, 0i64, 0i64);
     let mut memo_lookups = [(0u64, 0u64); 2];
     let mut busy: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut cpu_per_record: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     // The stateless stage with 2 workers, per worker: (nanoseconds, records).
     let mut stage = [(0u64, 0u64); 2];
     for _ in 0..runs {
@@ -454,6 +455,8 @@ fn main() -> anyhow::Result<()> {
         for (slot, workers) in [1usize, 2].into_iter().enumerate() {
             let run = run_graph(&file, workers, &graph, &bundle, &services)?;
             busy[slot].push(run.cores_busy);
+            // Process CPU time per record: cores busy over records per second.
+            cpu_per_record[slot].push(run.cores_busy / run.rate * 1e6);
             memo_lookups[slot] = run.counters.payload_memos.stats();
             if workers == 2 {
                 for (w, totals) in stage.iter_mut().enumerate() {
@@ -514,6 +517,15 @@ fn main() -> anyhow::Result<()> {
         "cores busy during the graph runs (process CPU time / wall time, medians): 1 worker {:.2}, 2 workers {:.2}",
         median(busy_one),
         median(busy_two)
+    );
+    // The scaling is (cores busy with 2 / with 1) × (CPU per record with 1 /
+    // with 2): below 2 because a worker waited, or because two workers
+    // spent more CPU on a record than one.
+    let [cpu_one, cpu_two] = cpu_per_record;
+    let (cpu_one, cpu_two) = (median(cpu_one), median(cpu_two));
+    println!(
+        "CPU time per record (process CPU time / records, medians): 1 worker {cpu_one:.2} µs, 2 workers {cpu_two:.2} µs ({:+.1} %)",
+        (cpu_two / cpu_one - 1.0) * 100.0
     );
     println!(
         "scaling 1->2 workers: {scaling:.2}x (median of {} adjacent pairs; {ratio_lo:.2}-{ratio_hi:.2}x)",
