@@ -78,11 +78,20 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoCache<K, V> {
 /// wait for one another.
 const SHARDS: usize = 16;
 
+/// One shard on cache lines of its own: a shard's lock and maps are about
+/// 100 bytes, and unpadded, two threads working in neighbouring shards
+/// would write the same cache line (128 bytes: the line and the one the
+/// hardware prefetches with it).
+#[derive(Debug)]
+#[repr(align(128))]
+struct Shard<K, V>(Mutex<MemoCache<K, V>>);
+
 /// A [`MemoCache`] shared by threads: the key's hash picks one of 16
-/// shards, each behind its own lock (held for one lookup or insert).
+/// shards, each behind its own lock (held for one lookup or insert). Keep
+/// values cheap to clone (an `Arc`): a hit clones under the lock.
 #[derive(Debug)]
 pub struct SharedMemo<K, V> {
-    shards: Vec<Mutex<MemoCache<K, V>>>,
+    shards: Vec<Shard<K, V>>,
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> SharedMemo<K, V> {
@@ -92,7 +101,7 @@ impl<K: Hash + Eq + Clone, V: Clone> SharedMemo<K, V> {
         let per_shard = capacity.div_ceil(SHARDS).max(1);
         SharedMemo {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(MemoCache::new(per_shard)))
+                .map(|_| Shard(Mutex::new(MemoCache::new(per_shard))))
                 .collect(),
         }
     }
@@ -100,7 +109,7 @@ impl<K: Hash + Eq + Clone, V: Clone> SharedMemo<K, V> {
     fn shard(&self, key: &K) -> &Mutex<MemoCache<K, V>> {
         // The high bits: FxHash's low bits are weak for small integers.
         let i = (FxBuildHasher.hash_one(key) >> 59) as usize % SHARDS;
-        &self.shards[i]
+        &self.shards[i].0
     }
 
     /// The cached value, promoting it (`None` also when the shard's lock
@@ -120,7 +129,7 @@ impl<K: Hash + Eq + Clone, V: Clone> SharedMemo<K, V> {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .filter_map(|s| s.lock().ok().map(|s| s.len()))
+            .filter_map(|s| s.0.lock().ok().map(|s| s.len()))
             .sum()
     }
 
@@ -146,6 +155,15 @@ mod tests {
         assert_eq!(c.get(&2), None);
         assert_eq!(c.get(&1), Some("a"));
         assert_eq!(c.stats(), (2, 1));
+    }
+
+    #[test]
+    fn shards_do_not_share_cache_lines() {
+        let m: SharedMemo<u128, std::sync::Arc<String>> = SharedMemo::new(64);
+        for pair in m.shards.windows(2) {
+            let (a, b) = (&pair[0] as *const _ as usize, &pair[1] as *const _ as usize);
+            assert!(b - a >= 128 && a % 128 == 0, "{a:#x} {b:#x}");
+        }
     }
 
     #[test]

@@ -282,7 +282,7 @@ impl EventAnalyzer {
     }
 
     /// Scores a payload with the payload model `model` (0 active, 1 canary).
-    fn score_payload(&mut self, p: &ExtractedPayload, model: u8) -> Memo {
+    fn score_payload(&mut self, p: &ExtractedPayload, model: u8) -> Arc<Memo> {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&p.raw);
         let key = (h.digest128(), p.form_encoded, model);
@@ -301,7 +301,7 @@ impl EventAnalyzer {
             _ => &self.models.payload.active,
         };
         let scores = classifier.classify(&self.scratch);
-        let memo = Memo {
+        let memo = Arc::new(Memo {
             scores,
             signatures: self.scratch.hits.to_vec(),
             normalized: if scores.max_attack() >= crate::infer::FINDING_MIN {
@@ -315,7 +315,7 @@ impl EventAnalyzer {
                 String::new()
             },
             entropy: self.scratch.feature(P::Entropy),
-        };
+        });
         self.memo.insert(key, memo.clone());
         memo
     }
@@ -354,8 +354,8 @@ impl EventAnalyzer {
                 findings.push(PayloadFinding {
                     location: p.location.clone(),
                     scores: memo.scores.rounded(),
-                    signatures: memo.signatures,
-                    normalized: memo.normalized,
+                    signatures: memo.signatures.clone(),
+                    normalized: memo.normalized.clone(),
                     raw: String::from_utf8_lossy(&p.raw[..p.raw.len().min(RAW_BYTES)]).into_owned(),
                 });
             }

@@ -19,8 +19,8 @@ use crate::analyze::Memo;
 /// form-encoded, and which of the bundle's classifiers (0 active, 1 canary).
 pub(crate) type MemoKey = (u128, bool, u8);
 
-/// One bundle's memo.
-pub(crate) type BundleMemo = SharedMemo<MemoKey, Memo>;
+/// One bundle's memo (a hit clones the `Arc`, not the signature list).
+pub(crate) type BundleMemo = SharedMemo<MemoKey, Arc<Memo>>;
 
 /// Entries kept per bundle, in all (at most twice that).
 const CAPACITY: usize = 32 * 1024;
