@@ -171,8 +171,10 @@ http {{
     }
 
     /// Waits until the workers run the newest configuration: a reload is
-    /// asynchronous, and old workers keep accepting for a moment, so until
-    /// `probe` answers `status` 20 times in a row.
+    /// asynchronous, and an old worker keeps accepting until it has seen
+    /// its signal (on a loaded machine, after a new one already answers),
+    /// so until `probe` answers `status` 20 times in a row and the master
+    /// has one worker left (the old ones exit once they stop accepting).
     pub fn wait_for(&self, probe: &str, status: u16) {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut streak = 0;
@@ -188,6 +190,40 @@ http {{
                 "{probe} never settled on {status}"
             );
         }
+        while self.workers() != 1 {
+            assert!(
+                Instant::now() < deadline,
+                "nginx's old workers did not exit after the reload ({} workers)",
+                self.workers()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// How many child processes the master has (`worker_processes 1` and
+    /// no cache: its workers, old and new).
+    fn workers(&self) -> usize {
+        let Some(master) = std::fs::read_to_string(self.dir.path().join("nginx.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+        else {
+            return 0;
+        };
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        procs
+            .filter_map(|e| e.ok())
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .filter(|stat| {
+                // `pid (comm) state ppid …`: the fields after the command's
+                // closing parenthesis.
+                stat.rsplit_once(") ")
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|ppid| ppid.parse::<u32>().ok())
+                    == Some(master)
+            })
+            .count()
     }
 }
 
