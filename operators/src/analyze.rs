@@ -188,8 +188,9 @@ pub struct AnalyzeConfig {
     pub explain: bool,
 }
 
-/// What the cache remembers about a payload value.
-#[derive(Clone, Debug)]
+/// What the cache remembers about a payload value (shared behind an `Arc`:
+/// a cache hit never copies it).
+#[derive(Debug)]
 pub(crate) struct Memo {
     scores: ClassScores,
     signatures: Vec<u16>,
