@@ -91,7 +91,7 @@ impl ProfileLearner {
             let mut w = ClientWindow::default();
             for (o, params) in reqs {
                 w.evict(o.time - window_ms, 4096);
-                out.push(w.push(o, params));
+                out.push(w.push(o, &params));
             }
         }
         out

@@ -54,6 +54,9 @@ impl Default for WindowConfig {
 pub struct BehaviourWindows {
     config: WindowConfig,
     keys: HashMap<String, ClientWindow>,
+    /// [`BehaviourWindows::state_bytes`], kept up to date by `observe` and
+    /// `expire` so that reading it does not visit every key.
+    bytes: usize,
     late: u64,
     last_expiry: i64,
 }
@@ -64,6 +67,7 @@ impl BehaviourWindows {
         BehaviourWindows {
             config,
             keys: HashMap::new(),
+            bytes: 0,
             late: 0,
             last_expiry: i64::MIN,
         }
@@ -87,12 +91,21 @@ impl BehaviourWindows {
         let obs = self.observation(ev);
         if ev.late {
             self.late += 1;
-            return ClientWindow::default().push(obs, ev.param_name_hashes.clone());
+            return ClientWindow::default().push(obs, &ev.param_name_hashes);
         }
         let horizon = ev.event_time_ms - self.config.window_ms;
-        let w = self.keys.entry(ev.client_key.clone()).or_default();
+        let w = match self.keys.get_mut(&ev.client_key) {
+            Some(w) => w,
+            None => {
+                self.bytes += key_bytes(&ev.client_key, &ClientWindow::default());
+                self.keys.entry(ev.client_key.clone()).or_default()
+            }
+        };
+        let before = w.state_bytes();
         w.evict(horizon, self.config.max_entries);
-        w.push(obs, ev.param_name_hashes.clone())
+        let features = w.push(obs, &ev.param_name_hashes);
+        self.bytes = self.bytes - before + w.state_bytes();
+        features
     }
 
     /// Drops keys whose newest request is older than `watermark_ms - window_ms`
@@ -107,8 +120,14 @@ impl BehaviourWindows {
         self.last_expiry = watermark_ms;
         let horizon = watermark_ms - self.config.window_ms;
         let before = self.keys.len();
-        self.keys
-            .retain(|_, w| w.newest().is_some_and(|t| t > horizon));
+        let bytes = &mut self.bytes;
+        self.keys.retain(|k, w| {
+            let keep = w.newest().is_some_and(|t| t > horizon);
+            if !keep {
+                *bytes -= key_bytes(k, w);
+            }
+            keep
+        });
         before - self.keys.len()
     }
 
@@ -122,18 +141,22 @@ impl BehaviourWindows {
         self.keys.values().map(ClientWindow::len).sum()
     }
 
-    /// Approximate bytes of window state.
+    /// Approximate bytes of window state: each key's length and its
+    /// window's [`ClientWindow::state_bytes`]. Kept as a running total, so
+    /// reading it costs nothing (the operator reads it after every batch).
     pub fn state_bytes(&self) -> usize {
-        self.keys
-            .iter()
-            .map(|(k, w)| k.len() + w.state_bytes())
-            .sum()
+        self.bytes
     }
 
     /// Late requests seen.
     pub fn late(&self) -> u64 {
         self.late
     }
+}
+
+/// What one key's entry counts towards [`BehaviourWindows::state_bytes`].
+fn key_bytes(key: &str, window: &ClientWindow) -> usize {
+    key.len() + window.state_bytes()
 }
 
 #[cfg(test)]
@@ -222,5 +245,39 @@ mod tests {
             f = w.observe(&ev("a", t * 1000, "/", 200, false));
         }
         assert!(f[B::Burstiness as usize].abs() < 1e-6);
+    }
+
+    proptest::proptest! {
+        /// The running total of state bytes always equals a recount over
+        /// every key, whatever is observed and expired.
+        #[test]
+        fn state_bytes_is_the_recount(
+            steps in proptest::collection::vec((0u8..6, 0i64..4_000, proptest::bool::ANY, 0u8..8), 1..300)
+        ) {
+            let mut w = BehaviourWindows::new(WindowConfig {
+                window_ms: 10_000,
+                max_entries: 16,
+                ..Default::default()
+            });
+            let mut t = 0;
+            for (key, gap, attack, what) in steps {
+                t += gap;
+                match what {
+                    0 => {
+                        w.expire(t);
+                    }
+                    1 => {
+                        let mut late = ev(&format!("k{key}"), t - 30_000, "/old", 200, attack);
+                        late.late = true;
+                        w.observe(&late);
+                    }
+                    _ => {
+                        w.observe(&ev(&format!("k{key}"), t, &format!("/p{what}"), 200, attack));
+                    }
+                }
+                let recount: usize = w.keys.iter().map(|(k, cw)| key_bytes(k, cw)).sum();
+                proptest::prop_assert_eq!(w.state_bytes(), recount);
+            }
+        }
     }
 }

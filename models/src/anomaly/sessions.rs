@@ -366,7 +366,7 @@ pub fn window_features(
         .into_iter()
         .map(|(o, params)| {
             w.evict(o.time - window_ms, max_entries);
-            w.push(o, params)
+            w.push(o, &params)
         })
         .collect()
 }

@@ -194,7 +194,7 @@ impl ClientWindow {
     /// parameter-name hashes (the first [`MAX_PARAMS_PER_REQUEST`]), and
     /// returns its features: the window's aggregates including it, the
     /// attack ratio over the requests before it.
-    pub fn push(&mut self, e: Observation, params: Vec<u64>) -> [f32; N] {
+    pub fn push(&mut self, e: Observation, params: &[u64]) -> [f32; N] {
         let attacks_before = self.attacks;
         if let Some(last) = self.entries.back() {
             let gap = (e.time - self.time(last)).max(0) as f64;
@@ -352,17 +352,17 @@ mod tests {
     #[test]
     fn sliding_aggregates() {
         let mut w = ClientWindow::default();
-        let f = w.push(obs(0, 1, 200, true), vec![1, 2]);
+        let f = w.push(obs(0, 1, 200, true), &[1, 2]);
         assert_eq!(f[B::WindowRequests as usize], 1.0);
         assert_eq!(f[B::AttackRatio as usize], 0.0);
-        let f = w.push(obs(1000, 2, 404, false), vec![1]);
+        let f = w.push(obs(1000, 2, 404, false), &[1]);
         assert_eq!(f[B::DistinctPaths as usize], 2.0);
         assert_eq!(f[B::DistinctParams as usize], 2.0);
         assert_eq!(f[B::ErrorRate as usize], 0.5);
         assert_eq!(f[B::AttackRatio as usize], 1.0);
         w.evict(500, 100);
         assert_eq!(w.len(), 1);
-        let f = w.push(obs(2000, 2, 200, false), vec![]);
+        let f = w.push(obs(2000, 2, 200, false), &[]);
         assert_eq!(f[B::DistinctPaths as usize], 1.0);
         assert_eq!(f[B::DistinctParams as usize], 1.0);
         assert_eq!(f[B::ErrorRate as usize], 0.5);
@@ -374,7 +374,7 @@ mod tests {
         let mut w = ClientWindow::default();
         let mut f = [0.0; N];
         for t in 0..10 {
-            f = w.push(obs(t * 1000, 1, 200, false), vec![]);
+            f = w.push(obs(t * 1000, 1, 200, false), &[]);
         }
         assert!(f[B::Burstiness as usize].abs() < 1e-6);
         assert_eq!(f[B::RequestsPerMinute as usize], 10.0 / (9.0 / 60.0));
@@ -406,7 +406,7 @@ mod tests {
                 }
                 let attacks_before = held.iter().filter(|(e, _)| e.attack).count();
                 held.push_back((o, params.clone()));
-                let f = w.push(o, params);
+                let f = w.push(o, &params);
                 let distinct = |v: Vec<u64>| v.into_iter().collect::<std::collections::BTreeSet<_>>().len() as f32;
                 proptest::prop_assert_eq!(f[B::WindowRequests as usize], held.len() as f32);
                 proptest::prop_assert_eq!(f[B::DistinctPaths as usize], distinct(held.iter().map(|(e, _)| e.path).collect()));

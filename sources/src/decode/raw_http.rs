@@ -34,25 +34,33 @@ pub fn decode(bytes: &[u8], offset: u64, event_time_ms: i64) -> Result<EvidenceE
     })
 }
 
-/// The client of a request [`decode`] would parse strictly, read from its
-/// head without decoding it: a raw request has no address, so its session
-/// cookie or nobody ([`ClientIdentity::of`] on the decoded event). `None`
-/// for a request the strict parser refuses.
+/// The client of a request, read from its head without decoding it: a raw
+/// request has no address, so its session cookie or nobody
+/// ([`ClientIdentity::of`] on the decoded event). For a request the strict
+/// parser accepts, it is exactly the decoded event's client; for one only
+/// the lenient parser reads it may differ (the head's end or a header line
+/// read otherwise), which only places the record on another worker.
+/// `None` when the head has no end.
+///
+/// A scan of the header lines for `Cookie:` with `memchr`, not a parse: the
+/// reader probes every record, and the analyzing worker parses it anyway.
 pub fn probe_client(bytes: &[u8]) -> Option<ClientIdentity> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    match req.parse(bytes) {
-        Ok(httparse::Status::Complete(_)) => Some(
-            req.headers
-                .iter()
-                .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
-                .find_map(|h| session_cookie(h.value))
-                .map_or(ClientIdentity::Anonymous, |s| {
-                    ClientIdentity::Session(String::from_utf8_lossy(s).into_owned())
-                }),
-        ),
-        _ => None,
+    const COOKIE: &[u8] = b"cookie:";
+    let mut session = None;
+    for line in crate::framing::header_lines(bytes) {
+        if line.is_empty() {
+            return Some(session.map_or(ClientIdentity::Anonymous, |s: &[u8]| {
+                ClientIdentity::Session(String::from_utf8_lossy(s).into_owned())
+            }));
+        }
+        if session.is_none()
+            && line.len() >= COOKIE.len()
+            && line[..COOKIE.len()].eq_ignore_ascii_case(COOKIE)
+        {
+            session = session_cookie(&line[COOKIE.len()..]);
+        }
     }
+    None
 }
 
 /// Parses a request; the flag is true when the lenient parser was needed.
@@ -253,6 +261,36 @@ mod tests {
             let mut bytes = b"GET /x HTTP/1.1\r\n".to_vec();
             bytes.extend(tail);
             let _ = decode(&bytes, 0, 0);
+        }
+
+        /// The probe names the decoded event's client whenever the strict
+        /// parser reads the request, whatever its headers and line ends.
+        #[test]
+        fn probe_names_the_strictly_parsed_client(
+            headers in proptest::collection::vec((
+                proptest::sample::select(vec!["Cookie", "cookie", "COOKIE", "Cookies", "X-Cookie", "Host", "Cookie ", " Cookie"]),
+                proptest::sample::select(vec![":", ": ", ":\t", " : "]),
+                proptest::sample::select(vec![
+                    "JSESSIONID=AB12", "theme=dark; sid=x9", "a=b", "", "sid=", "PHPSESSID=p; sid=q",
+                    " session=s1 ;x=y", "jsessionid=\u{e9}t\u{e9}", "x", "=v; _session_id=z",
+                ]),
+                proptest::sample::select(vec!["\r\n", "\n"]),
+            ), 0..6),
+            head_end in proptest::sample::select(vec!["\r\n", "\n"]),
+            body in proptest::sample::select(vec!["", "Cookie: sid=in-body\r\n\r\n"]),
+        ) {
+            let mut raw = b"GET http://localhost:8080/a?b=c HTTP/1.1\r\n".to_vec();
+            for (name, sep, value, end) in &headers {
+                raw.extend_from_slice(format!("{name}{sep}{value}{end}").as_bytes());
+            }
+            raw.extend_from_slice(head_end.as_bytes());
+            raw.extend_from_slice(body.as_bytes());
+            let probed = probe_client(&raw);
+            if let Ok(event) = decode(&raw, 0, 0) {
+                if !event.tags.iter().any(|t| t == "lenient_parse") {
+                    prop_assert_eq!(probed, Some(ClientIdentity::of(&event)));
+                }
+            }
         }
     }
 }

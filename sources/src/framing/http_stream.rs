@@ -358,8 +358,11 @@ fn header_end(a: &[u8]) -> Option<usize> {
 /// Reads `Content-Length` / `Transfer-Encoding` from a header block.
 fn body_length(head: &[u8]) -> BodyLength {
     let mut length: Option<u64> = None;
-    for line in head.split(|b| *b == b'\n').skip(1) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+    for line in super::header_lines(head) {
+        // Only two names matter here: most lines are passed on their first byte.
+        if !matches!(line.first(), Some(b't' | b'T' | b'c' | b'C')) {
+            continue;
+        }
         let Some(colon) = memchr::memchr(b':', line) else {
             continue;
         };

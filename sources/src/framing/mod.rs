@@ -97,6 +97,28 @@ pub fn looks_like_request_line(line: &[u8]) -> bool {
         && version[7].is_ascii_digit()
 }
 
+/// The lines of an HTTP head after its request line, without their
+/// `\n` or `\r\n` ends: what `head.split(|b| *b == b'\n').skip(1)` gives,
+/// with the `\r` stripped, but found with `memchr` rather than byte by byte.
+pub(crate) fn header_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut from = memchr::memchr(b'\n', head).map(|i| i + 1);
+    std::iter::from_fn(move || {
+        let start = from?;
+        let rest = &head[start..];
+        let line = match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                from = Some(start + i + 1);
+                &rest[..i]
+            }
+            None => {
+                from = None;
+                rest
+            }
+        };
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +134,21 @@ mod tests {
         assert!(!looks_like_request_line(b"GET HTTP/1.1"));
         assert!(!looks_like_request_line(b""));
         assert!(!looks_like_request_line(b"Host: x"));
+    }
+
+    proptest::proptest! {
+        /// `header_lines` gives exactly the lines of a byte-wise split.
+        #[test]
+        fn header_lines_are_the_split_lines(
+            head in proptest::collection::vec(proptest::sample::select(vec![b'a', b':', b' ', b'\r', b'\n']), 0..64)
+        ) {
+            let expected: Vec<&[u8]> = head
+                .split(|b| *b == b'\n')
+                .skip(1)
+                .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+                .collect();
+            let got: Vec<&[u8]> = header_lines(&head).collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
     }
 }
