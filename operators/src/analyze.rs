@@ -22,6 +22,7 @@ use crate::enrich::EnrichmentTables;
 use crate::extract::{extract, ExtractLimits, ExtractedPayload};
 use crate::payload_memo::{BundleMemo, PayloadMemos};
 use crate::profile_params::profile_params;
+use sentinel_sources::ClientIdentity;
 
 /// A payload that scored as a possible attack.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -334,8 +335,13 @@ impl EventAnalyzer {
                 event.enrichment = self.enrichment.lookup(ip);
             }
         }
-        let key = client_key(&event);
         let session = session_id(&event);
+        // `client_key`'s rule (address, else session, else nobody), with the
+        // session read once.
+        let key = ClientIdentity::named(event.client.ip, session.clone())
+            .unwrap_or(ClientIdentity::Anonymous)
+            .key();
+        debug_assert_eq!(key, client_key(&event));
         let (classifier, model) = self.models.payload.for_client(&key);
         let model_version = classifier.version().to_string();
         let extraction = extract(&event.request, &self.config.extract);
