@@ -111,12 +111,16 @@ pub(crate) fn decode_frame(f: FrameInFlight, limits: &ValidationLimits) -> (Enve
 impl SourceRecord {
     /// The route hash of the record's client, as the windows exchange it
     /// ([`timely_ops::route`] of its key), when the reader can tell: a decoded event's,
-    /// or the client a deferred frame names.
-    fn client_route(&self) -> Option<u64> {
+    /// or the client a deferred frame names (its key written into `key`,
+    /// a buffer the reader reuses for every frame).
+    fn client_route(&self, key: &mut String) -> Option<u64> {
         match self {
             SourceRecord::Ready(Envelope::Event { event, .. }) => Some(client_route(event)),
             SourceRecord::Ready(Envelope::Dead(_)) => None,
-            SourceRecord::Frame(f) => Some(timely_ops::route(&f.frame.client.as_ref()?.key())),
+            SourceRecord::Frame(f) => {
+                f.frame.client.as_ref()?.write_key(key);
+                Some(timely_ops::route(key))
+            }
         }
     }
 
@@ -140,9 +144,10 @@ pub(crate) fn place_and_decode<'scope>(
     mut route: impl FnMut(u64, Option<u64>) -> u64 + 'static,
     clock: Arc<WorkerClock>,
 ) -> StreamVec<'scope, u64, Envelope> {
+    let mut key = String::new();
     records.map(Wire).unary(
         Exchange::new(move |w: &Wire<SourceRecord>| {
-            route(spread(w.0.provenance()), w.0.client_route())
+            route(spread(w.0.provenance()), w.0.client_route(&mut key))
         }),
         "PlaceAndDecode",
         move |_cap, _info| {

@@ -50,6 +50,16 @@ impl ClientIdentity {
     pub fn key(&self) -> String {
         self.to_string()
     }
+
+    /// [`ClientIdentity::key`] written into `out` (cleared first), so that
+    /// a caller hashing many keys reuses one buffer instead of allocating
+    /// a string per key.
+    pub fn write_key(&self, out: &mut String) {
+        use std::fmt::Write;
+        out.clear();
+        // Writing into a `String` cannot fail.
+        let _ = write!(out, "{self}");
+    }
 }
 
 impl fmt::Display for ClientIdentity {
@@ -140,6 +150,19 @@ mod tests {
         e.client = Default::default();
         e.request.headers.clear();
         assert_eq!(ClientIdentity::of(&e).key(), "anonymous");
+    }
+
+    #[test]
+    fn write_key_overwrites_the_buffer_with_the_key() {
+        let mut buf = String::from("left over from a longer key");
+        for id in [
+            ClientIdentity::Ip("10.0.0.1".parse().unwrap()),
+            ClientIdentity::Session("s1".into()),
+            ClientIdentity::Anonymous,
+        ] {
+            id.write_key(&mut buf);
+            assert_eq!(buf, id.key());
+        }
     }
 
     #[test]
