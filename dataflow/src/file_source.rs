@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::{Scope, StreamVec};
 
 use sentinel_operators::dead_letter::dead_letter;
@@ -28,6 +29,7 @@ use sentinel_sources::{FileSource, SourceItem, SourceOptions, SourceRecord};
 
 use crate::dealing::Dealer;
 use crate::deferred_decode::{place_and_decode, FrameInFlight, SourceRecord as Out};
+use crate::in_flight::{InFlight, IN_FLIGHT_RECHECK};
 use crate::pacing::{Pacer, Speed};
 use crate::watermark::{bucket, PartitionWatermark};
 use crate::worker_clock::CpuStopwatch;
@@ -57,7 +59,17 @@ pub struct SourceSettings {
     pub validation: ValidationLimits,
     /// Records read per file per activation.
     pub batch: usize,
+    /// Most records read that the graph could finish but has not (their
+    /// timestamps are below the source's own, and the graph's output
+    /// frontier has not passed them) before the reader stops reading
+    /// until it has finished half of them: the file is not read into
+    /// memory ahead of the analysis, and the worker that reads cannot run
+    /// ahead of the others. `0` reads without a bound.
+    pub max_in_flight: usize,
 }
+
+/// [`SourceSettings::max_in_flight`] by default.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 8192;
 
 impl Default for SourceSettings {
     fn default() -> Self {
@@ -67,6 +79,7 @@ impl Default for SourceSettings {
             speed: Speed::Max,
             validation: ValidationLimits::default(),
             batch: 2048,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -159,17 +172,22 @@ fn provenance_of(name: &str, offset: u64, origin: Option<Origin>) -> (i32, Prove
 /// Builds the file source for this worker's share of `inputs`: every record
 /// is dealt to the worker that analyzes it, where raw HTTP requests are
 /// parsed.
+///
+/// `done` is a probe over the graph's outputs (attached by the caller once
+/// the graph is built): what it has passed is finished, which bounds the
+/// records in flight ([`SourceSettings::max_in_flight`]).
 pub fn file_source<'scope>(
     scope: Scope<'scope, u64>,
     inputs: &[FileInput],
     settings: SourceSettings,
     counters: Arc<Counters>,
     errors: Arc<Mutex<Vec<String>>>,
+    done: ProbeHandle<u64>,
 ) -> StreamVec<'scope, u64, Envelope> {
     let clock = counters.worker_clocks.for_worker(scope.index());
     let dealer = Dealer::new(scope.index(), scope.peers(), &counters.worker_clocks);
     let route = dealer.router();
-    let records = read_files(scope, inputs, settings, counters, errors, dealer);
+    let records = read_files(scope, inputs, settings, counters, errors, dealer, done);
     place_and_decode(records, settings.validation, route, clock)
 }
 
@@ -182,6 +200,7 @@ fn read_files<'scope>(
     counters: Arc<Counters>,
     errors: Arc<Mutex<Vec<String>>>,
     mut dealer: Dealer,
+    done: ProbeHandle<u64>,
 ) -> StreamVec<'scope, u64, Out> {
     let (index, peers) = (scope.index(), scope.peers());
     let mine: Vec<FileInput> = inputs
@@ -208,11 +227,17 @@ fn read_files<'scope>(
                 done: false,
             })
             .collect();
+        let mut in_flight = InFlight::new(settings.max_in_flight);
         move |output| {
             let Some(c) = cap.as_mut() else {
                 return;
             };
             let now_time = *c.time();
+            let finished_below = done.with_frontier(|f| f.first().copied().unwrap_or(u64::MAX));
+            if in_flight.hold(finished_below, now_time) {
+                activator.activate_after(IN_FLIGHT_RECHECK);
+                return;
+            }
             let mut out: BTreeMap<u64, Vec<Out>> = BTreeMap::new();
             let mut wait: Option<Duration> = None;
             let now = Instant::now();
@@ -360,6 +385,7 @@ fn read_files<'scope>(
                 }
             }
             for (time, items) in out {
+                in_flight.sent(time, items.len());
                 let delayed = c.delayed(&time);
                 output.session(&delayed).give_iterator(items.into_iter());
             }
@@ -435,30 +461,34 @@ mod tests {
         let mut out = timely::execute_directly(move |worker| {
             let (tx, rx) = std::sync::mpsc::channel();
             worker.dataflow::<u64, _, _>(|scope| {
-                file_source(
+                let done = ProbeHandle::new();
+                let envelopes = file_source(
                     scope,
                     &[input],
                     settings,
                     Arc::new(Counters::default()),
                     Arc::default(),
-                )
-                .inspect_core(move |batch| {
-                    let Ok((stamp, data)) = batch else {
-                        return;
-                    };
-                    let t = stamp.iter().copied().min().unwrap_or_default();
-                    for e in data {
-                        let _ = tx.send(match e {
-                            Envelope::Event {
-                                event,
-                                provenance,
-                                late,
-                                ..
-                            } => (t, provenance.offset, Some(event.event_time_ms), *late),
-                            Envelope::Dead(d) => (t, d.provenance.offset, None, false),
-                        });
-                    }
-                });
+                    done.clone(),
+                );
+                timely::dataflow::operators::Probe::probe_with(envelopes, &done).inspect_core(
+                    move |batch| {
+                        let Ok((stamp, data)) = batch else {
+                            return;
+                        };
+                        let t = stamp.iter().copied().min().unwrap_or_default();
+                        for e in data {
+                            let _ = tx.send(match e {
+                                Envelope::Event {
+                                    event,
+                                    provenance,
+                                    late,
+                                    ..
+                                } => (t, provenance.offset, Some(event.event_time_ms), *late),
+                                Envelope::Dead(d) => (t, d.provenance.offset, None, false),
+                            });
+                        }
+                    },
+                );
             });
             rx
         })
@@ -497,6 +527,33 @@ mod tests {
                     assert_eq!(t, bucket(clock.time_of(16), 50));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_tight_bound_on_records_in_flight_loses_nothing_and_never_stalls() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = requests_file(dir.path(), 3000, Some(1234));
+        for (bucket_ms, max_in_flight, batch) in [
+            (50, 3, 2048),
+            (50, 1, 7),
+            // Every record in one bucket: none is finishable before the
+            // end, so the reader must never hold.
+            (1_000_000_000, 1, 64),
+        ] {
+            let bounded = SourceSettings {
+                bucket_ms,
+                max_in_flight,
+                batch,
+                ..SourceSettings::default()
+            };
+            let unbounded = SourceSettings {
+                max_in_flight: 0,
+                ..bounded
+            };
+            let got = read(raw_http_input(&path), bounded);
+            assert_eq!(got.len(), 3000);
+            assert_eq!(got, read(raw_http_input(&path), unbounded));
         }
     }
 
@@ -584,18 +641,24 @@ mod tests {
                     batch: 50,
                     ..SourceSettings::default()
                 };
-                file_source(scope, &[input], settings, c, Arc::default()).inspect_core(
-                    move |batch| {
-                        let Ok((_, data)) = batch else {
-                            return;
-                        };
-                        for e in data {
-                            if let Envelope::Event { provenance, .. } = e {
-                                s.lock().unwrap().push((index, provenance.offset));
-                            }
+                file_source(
+                    scope,
+                    &[input],
+                    settings,
+                    c,
+                    Arc::default(),
+                    ProbeHandle::new(),
+                )
+                .inspect_core(move |batch| {
+                    let Ok((_, data)) = batch else {
+                        return;
+                    };
+                    for e in data {
+                        if let Envelope::Event { provenance, .. } = e {
+                            s.lock().unwrap().push((index, provenance.offset));
                         }
-                    },
-                );
+                    }
+                });
             });
         })
         .unwrap();
@@ -650,18 +713,25 @@ mod tests {
                     batch: 50,
                     ..SourceSettings::default()
                 };
-                file_source(scope, &[input], settings, Arc::default(), Arc::default())
-                    .inspect_core(move |batch| {
-                        let Ok((_, data)) = batch else {
-                            return;
-                        };
-                        for e in data {
-                            if let Envelope::Event { event, .. } = e {
-                                let client = sentinel_operators::client_key::client_key(event);
-                                s.lock().unwrap().push((index, client));
-                            }
+                file_source(
+                    scope,
+                    &[input],
+                    settings,
+                    Arc::default(),
+                    Arc::default(),
+                    ProbeHandle::new(),
+                )
+                .inspect_core(move |batch| {
+                    let Ok((_, data)) = batch else {
+                        return;
+                    };
+                    for e in data {
+                        if let Envelope::Event { event, .. } = e {
+                            let client = sentinel_operators::client_key::client_key(event);
+                            s.lock().unwrap().push((index, client));
                         }
-                    });
+                    }
+                });
             });
         })
         .unwrap();

@@ -227,8 +227,17 @@ impl<'scope> GraphOutputs<'scope> {
     /// one process holds every output file), so that
     /// no single worker writes everything: with two workers, evidence-ready
     /// records are written by worker 1 and verdicts by worker 0.
-    pub fn write_ordered(self, sinks: &dyn SinkFactory, worker: usize, writers: usize) {
+    /// `done` is told what the sinks have received (a file source's bound
+    /// on the records in flight reads it).
+    pub fn write_ordered(
+        self,
+        sinks: &dyn SinkFactory,
+        worker: usize,
+        writers: usize,
+        done: &timely::dataflow::operators::probe::Handle<u64>,
+    ) {
         for (i, (kind, stream)) in self.into_streams().into_iter().enumerate() {
+            let stream = timely::dataflow::operators::Probe::probe_with(stream, done);
             let writer_worker = i % writers.max(1);
             let writer: SinkWriter = if worker == writer_worker {
                 sinks.writer(kind)

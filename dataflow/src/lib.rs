@@ -29,6 +29,7 @@ mod envelope;
 mod feedback_dataset;
 mod file_source;
 mod graph;
+mod in_flight;
 mod kafka_sink;
 mod kafka_source;
 pub mod model_updates;
@@ -43,7 +44,7 @@ mod worker_clock;
 pub use cluster::{timely_config, ClusterConfig};
 pub use envelope::Envelope;
 pub use feedback_dataset::{DatasetSummary, FeedbackDataset, Sample};
-pub use file_source::{FileInput, SourceSettings};
+pub use file_source::{FileInput, SourceSettings, DEFAULT_MAX_IN_FLIGHT};
 pub use graph::{
     build_analysis, spread_events, GraphConfig, GraphOutputs, GraphServices, OutRecord, OutStream,
     SinkFactory, SinkWriter,

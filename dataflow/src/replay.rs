@@ -190,8 +190,15 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
             let enrichment = config.enrichment.clone();
             let services = config.services.clone();
             worker.dataflow::<u64, _, _>(|scope| {
-                let envelopes =
-                    file_source(scope, &inputs, config.source, counters.clone(), errors);
+                let done = timely::dataflow::operators::probe::Handle::new();
+                let envelopes = file_source(
+                    scope,
+                    &inputs,
+                    config.source,
+                    counters.clone(),
+                    errors,
+                    done.clone(),
+                );
                 let envelopes =
                     verify_packages(envelopes, store.clone(), runtime.clone(), counters.clone());
                 build_analysis(
@@ -202,7 +209,7 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
                     services,
                     counters,
                 )
-                .write_ordered(sinks.as_ref(), index, local_workers);
+                .write_ordered(sinks.as_ref(), index, local_workers, &done);
             });
             while worker.has_dataflows() {
                 worker.step_or_park(Some(Duration::from_millis(50)));

@@ -81,6 +81,11 @@ pub struct ReplayArgs {
     /// Timestamp granularity of the graph, ms of event time.
     #[arg(long, default_value_t = 1_000)]
     bucket_ms: u64,
+    /// Most records read ahead of the graph's outputs (those the graph
+    /// could finish but has not) before the reader waits for it: bounds
+    /// memory on large files. 0 reads without a bound.
+    #[arg(long, default_value_t = sentinel_dataflow::DEFAULT_MAX_IN_FLIGHT)]
+    max_in_flight: usize,
     /// Distributed flood: a /24 (IPv4) or /64 (IPv6) that sends at least this
     /// many requests in the window … (0 disables)
     #[arg(long, default_value_t = InferConfig::default().flood_requests)]
@@ -362,6 +367,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
             bucket_ms: a.bucket_ms.max(1),
             allowed_lateness_ms: a.allowed_lateness_ms,
             speed,
+            max_in_flight: a.max_in_flight,
             ..SourceSettings::default()
         },
         graph: GraphConfig {
