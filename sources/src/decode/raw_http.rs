@@ -159,10 +159,8 @@ fn lenient(bytes: &[u8]) -> Result<HttpRequest, DecodeError> {
         DecodeError::malformed("incomplete HTTP request: the header block has no end")
     })?;
     let head = &bytes[..head_end.0];
-    let mut lines = head
-        .split(|b| *b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let line = lines.next().unwrap_or_default();
+    let line = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
     let sp1 = memchr::memchr(b' ', line)
         .ok_or_else(|| DecodeError::malformed("request line has no target"))?;
     let sp2 = memchr::memrchr(b' ', line).unwrap_or(sp1);
@@ -175,7 +173,7 @@ fn lenient(bytes: &[u8]) -> Result<HttpRequest, DecodeError> {
     let version = String::from_utf8_lossy(&line[sp2 + 1..]).into_owned();
     let target = ByteString::from(&line[sp1 + 1..sp2]);
     let mut headers = Vec::new();
-    for l in lines {
+    for l in crate::framing::header_lines(head) {
         if l.is_empty() {
             continue;
         }
