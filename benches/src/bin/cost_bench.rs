@@ -261,7 +261,7 @@ fn run_graph(
     graph: &GraphConfig,
     bundle: &Arc<sentinel_models::ModelBundle>,
     services: &sentinel_dataflow::GraphServices,
-    max_in_flight: usize,
+    (max_in_flight, read_batch): (usize, usize),
 ) -> anyhow::Result<GraphRun> {
     let out = tempfile::tempdir()?;
     let counters = Arc::new(Counters::default());
@@ -277,6 +277,7 @@ fn run_graph(
     config.graph = *graph;
     config.source.bucket_ms = graph.bucket_ms;
     config.source.max_in_flight = max_in_flight;
+    config.source.batch = read_batch.max(1);
     let summary = run_replay(config, counters.clone())?;
     let wall = summary.elapsed.as_secs_f64();
     let cores_busy = (process_cpu_seconds() - cpu_before) / wall;
@@ -360,6 +361,9 @@ struct Args {
     /// the reader holds (`0`: unbounded).
     #[arg(long, value_name = "RECORDS", default_value_t = sentinel_dataflow::DEFAULT_MAX_IN_FLIGHT)]
     max_in_flight: usize,
+    /// The graph's file source: records read per activation.
+    #[arg(long, value_name = "RECORDS", default_value_t = sentinel_dataflow::SourceSettings::default().batch)]
+    read_batch: usize,
 }
 
 /// `EVENTS:CLIENTS`.
@@ -381,6 +385,7 @@ fn main() -> anyhow::Result<()> {
         keep_resident,
         bucket_ms,
         max_in_flight,
+        read_batch,
     } = clap::Parser::parse();
     let scratch = tempfile::tempdir()?;
     if let Some((n, k)) = synthetic {
@@ -415,7 +420,14 @@ fn main() -> anyhow::Result<()> {
     let base = base.context("--runs must be at least 1")?;
     if let Some(workers) = graph_only {
         for _ in 0..runs {
-            let run = run_graph(&file, workers, &graph, &bundle, &services, max_in_flight)?;
+            let run = run_graph(
+                &file,
+                workers,
+                &graph,
+                &bundle,
+                &services,
+                (max_in_flight, read_batch),
+            )?;
             println!(
                 "timely graph, {workers} worker(s): {:.0} records/s, {:.2} cores busy",
                 run.rate, run.cores_busy
@@ -460,7 +472,14 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..runs {
         let mut pair = [0f64; 2];
         for (slot, workers) in [1usize, 2].into_iter().enumerate() {
-            let run = run_graph(&file, workers, &graph, &bundle, &services, max_in_flight)?;
+            let run = run_graph(
+                &file,
+                workers,
+                &graph,
+                &bundle,
+                &services,
+                (max_in_flight, read_batch),
+            )?;
             busy[slot].push(run.cores_busy);
             // Process CPU time per record: cores busy over records per second.
             cpu_per_record[slot].push(run.cores_busy / run.rate * 1e6);
