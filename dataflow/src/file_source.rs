@@ -626,16 +626,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn two_workers_get_every_record_once_and_the_stage_clock_runs_where_they_are_parsed() {
-        let dir = tempfile::tempdir().unwrap();
-        let input = raw_http_input(&requests_file(dir.path(), 600, None));
-        let counters = Arc::new(Counters::default());
+    /// Reads `input` with two workers (50 records per activation) and
+    /// returns `(worker, pick(envelope))` for every envelope that `pick`
+    /// takes, as the source emitted them.
+    fn on_two_workers<T: Send + 'static>(
+        input: FileInput,
+        counters: Arc<Counters>,
+        pick: impl Fn(&Envelope) -> Option<T> + Send + Sync + Copy + 'static,
+    ) -> Vec<(usize, T)> {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (c, s) = (counters.clone(), seen.clone());
+        let s = seen.clone();
         timely::execute(timely::Config::process(2), move |worker| {
             let index = worker.index();
-            let (input, c, s) = (input.clone(), c.clone(), s.clone());
+            let (input, c, s) = (input.clone(), counters.clone(), s.clone());
             worker.dataflow::<u64, _, _>(|scope| {
                 let settings = SourceSettings {
                     batch: 50,
@@ -653,16 +656,25 @@ mod tests {
                     let Ok((_, data)) = batch else {
                         return;
                     };
-                    for e in data {
-                        if let Envelope::Event { provenance, .. } = e {
-                            s.lock().unwrap().push((index, provenance.offset));
-                        }
-                    }
+                    let picked = data.iter().filter_map(|e| pick(e).map(|v| (index, v)));
+                    s.lock().unwrap().extend(picked);
                 });
             });
         })
         .unwrap();
-        let mut seen = seen.lock().unwrap().clone();
+        let mut seen = seen.lock().unwrap();
+        std::mem::take(&mut *seen)
+    }
+
+    #[test]
+    fn two_workers_get_every_record_once_and_the_stage_clock_runs_where_they_are_parsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = raw_http_input(&requests_file(dir.path(), 600, None));
+        let counters = Arc::new(Counters::default());
+        let mut seen = on_two_workers(input, counters.clone(), |event| match event {
+            Envelope::Event { provenance, .. } => Some(provenance.offset),
+            Envelope::Dead(_) => None,
+        });
         seen.sort_by_key(|e| e.1);
         assert_eq!(
             seen.iter().map(|e| e.1).collect::<Vec<_>>(),
@@ -703,39 +715,12 @@ mod tests {
             name: "events.jsonl".into(),
             options: SourceOptions::default(),
         };
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let s = seen.clone();
-        timely::execute(timely::Config::process(2), move |worker| {
-            let index = worker.index();
-            let (input, s) = (input.clone(), s.clone());
-            worker.dataflow::<u64, _, _>(|scope| {
-                let settings = SourceSettings {
-                    batch: 50,
-                    ..SourceSettings::default()
-                };
-                file_source(
-                    scope,
-                    &[input],
-                    settings,
-                    Arc::default(),
-                    Arc::default(),
-                    ProbeHandle::new(),
-                )
-                .inspect_core(move |batch| {
-                    let Ok((_, data)) = batch else {
-                        return;
-                    };
-                    for e in data {
-                        if let Envelope::Event { event, .. } = e {
-                            let client = sentinel_operators::client_key::client_key(event);
-                            s.lock().unwrap().push((index, client));
-                        }
-                    }
-                });
-            });
-        })
-        .unwrap();
-        let seen = seen.lock().unwrap().clone();
+        let seen = on_two_workers(input, Arc::default(), |e| match e {
+            Envelope::Event { event, .. } => {
+                Some(sentinel_operators::client_key::client_key(event))
+            }
+            Envelope::Dead(_) => None,
+        });
         assert_eq!(seen.len(), 800);
         // Where the windows exchange each client.
         let owner = |c: &str| (sentinel_operators::timely_ops::route(c) % 2) as usize;

@@ -253,15 +253,24 @@ struct GraphRun {
     verdict_hashes: Vec<u64>,
 }
 
+/// The graph's file-source settings the bench lets one change.
+#[derive(Clone, Copy)]
+struct SourceKnobs {
+    /// [`SourceSettings::max_in_flight`].
+    max_in_flight: usize,
+    /// [`SourceSettings::batch`].
+    read_batch: usize,
+}
+
 /// Replays `file` through the timely graph ([`sentinel_benches::bench_graph`])
-/// with `workers` workers.
+/// with `workers` workers and the source's `knobs`.
 fn run_graph(
     file: &std::path::Path,
     workers: usize,
     graph: &GraphConfig,
     bundle: &Arc<sentinel_models::ModelBundle>,
     services: &sentinel_dataflow::GraphServices,
-    (max_in_flight, read_batch): (usize, usize),
+    knobs: SourceKnobs,
 ) -> anyhow::Result<GraphRun> {
     let out = tempfile::tempdir()?;
     let counters = Arc::new(Counters::default());
@@ -276,8 +285,8 @@ fn run_graph(
     );
     config.graph = *graph;
     config.source.bucket_ms = graph.bucket_ms;
-    config.source.max_in_flight = max_in_flight;
-    config.source.batch = read_batch.max(1);
+    config.source.max_in_flight = knobs.max_in_flight;
+    config.source.batch = knobs.read_batch.max(1);
     let summary = run_replay(config, counters.clone())?;
     let wall = summary.elapsed.as_secs_f64();
     let cores_busy = (process_cpu_seconds() - cpu_before) / wall;
@@ -418,16 +427,14 @@ fn main() -> anyhow::Result<()> {
         base = Some(b);
     }
     let base = base.context("--runs must be at least 1")?;
+    let knobs = SourceKnobs {
+        max_in_flight,
+        read_batch,
+    };
+    let run_graph = |workers: usize| run_graph(&file, workers, &graph, &bundle, &services, knobs);
     if let Some(workers) = graph_only {
         for _ in 0..runs {
-            let run = run_graph(
-                &file,
-                workers,
-                &graph,
-                &bundle,
-                &services,
-                (max_in_flight, read_batch),
-            )?;
+            let run = run_graph(workers)?;
             println!(
                 "timely graph, {workers} worker(s): {:.0} records/s, {:.2} cores busy",
                 run.rate, run.cores_busy
@@ -472,14 +479,7 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..runs {
         let mut pair = [0f64; 2];
         for (slot, workers) in [1usize, 2].into_iter().enumerate() {
-            let run = run_graph(
-                &file,
-                workers,
-                &graph,
-                &bundle,
-                &services,
-                (max_in_flight, read_batch),
-            )?;
+            let run = run_graph(workers)?;
             busy[slot].push(run.cores_busy);
             // Process CPU time per record: cores busy over records per second.
             cpu_per_record[slot].push(run.cores_busy / run.rate * 1e6);
