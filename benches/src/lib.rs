@@ -182,5 +182,6 @@ pub fn bench_replay(
         services,
         rules_dir: None,
         cluster: None,
+        schedule_log: None,
     }
 }

@@ -46,6 +46,9 @@ pub struct ReplayConfig {
     pub rules_dir: Option<PathBuf>,
     /// Run as one process of a timely cluster (`None`: this process alone).
     pub cluster: Option<crate::ClusterConfig>,
+    /// Record each worker's operator schedule and parks here (`None`: not
+    /// recorded).
+    pub schedule_log: Option<Arc<crate::ScheduleLog>>,
 }
 
 /// What a replay did.
@@ -189,6 +192,8 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
             let models = config.models.clone();
             let enrichment = config.enrichment.clone();
             let services = config.services.clone();
+            let schedule_log = config.schedule_log.clone();
+            let recording = schedule_log.as_ref().map(|log| log.start(worker));
             worker.dataflow::<u64, _, _>(|scope| {
                 let done = timely::dataflow::operators::probe::Handle::new();
                 let envelopes = file_source(
@@ -213,6 +218,9 @@ pub fn run_replay(config: ReplayConfig, counters: Arc<Counters>) -> anyhow::Resu
             });
             while worker.has_dataflows() {
                 worker.step_or_park(Some(Duration::from_millis(50)));
+            }
+            if let (Some(log), Some(recording)) = (schedule_log, recording) {
+                log.finish(worker, recording);
             }
         },
     )

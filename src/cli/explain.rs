@@ -224,6 +224,7 @@ fn explain_by_replay(a: &ExplainArgs, id: &str) -> anyhow::Result<Verdict> {
             services: Default::default(),
             rules_dir: None,
             cluster: None,
+            schedule_log: None,
         },
         Arc::new(Counters::default()),
     )?;

@@ -402,6 +402,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<i32> {
         },
         rules_dir: a.rules_dir.clone(),
         cluster: a.cluster.config()?,
+        schedule_log: None,
     };
     let counters = Arc::new(Counters::default());
     let progress = Progress::start(counters.clone(), total_bytes, a.quiet);

@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use sentinel_dataflow::{run_replay, Counters, GraphConfig, SourceSettings};
+use sentinel_dataflow::{
+    run_replay, Counters, GraphConfig, ScheduleLog, ScheduleSummary, SourceSettings,
+};
 use sentinel_operators::aggregate_window::{AggregateWindows, WindowSpan};
 use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
 use sentinel_operators::enrich::EnrichmentTables;
@@ -251,6 +253,8 @@ struct GraphRun {
     counters: Arc<Counters>,
     /// Hashes of the verdict lines.
     verdict_hashes: Vec<u64>,
+    /// Each worker's schedule (with `--schedule`).
+    schedules: Vec<ScheduleSummary>,
 }
 
 /// The graph's file-source settings the bench lets one change.
@@ -271,6 +275,7 @@ fn run_graph(
     bundle: &Arc<sentinel_models::ModelBundle>,
     services: &sentinel_dataflow::GraphServices,
     knobs: SourceKnobs,
+    record_schedule: bool,
 ) -> anyhow::Result<GraphRun> {
     let out = tempfile::tempdir()?;
     let counters = Arc::new(Counters::default());
@@ -287,6 +292,8 @@ fn run_graph(
     config.source.bucket_ms = graph.bucket_ms;
     config.source.max_in_flight = knobs.max_in_flight;
     config.source.batch = knobs.read_batch.max(1);
+    let schedule_log = record_schedule.then(|| Arc::new(ScheduleLog::default()));
+    config.schedule_log = schedule_log.clone();
     let summary = run_replay(config, counters.clone())?;
     let wall = summary.elapsed.as_secs_f64();
     let cores_busy = (process_cpu_seconds() - cpu_before) / wall;
@@ -297,11 +304,15 @@ fn run_graph(
         .filter(|l| !l.is_empty())
         .map(hash)
         .collect();
+    let schedules = schedule_log
+        .map(|log| log.take().iter().map(|s| s.summary()).collect())
+        .unwrap_or_default();
     Ok(GraphRun {
         rate,
         cores_busy,
         counters,
         verdict_hashes,
+        schedules,
     })
 }
 
@@ -373,6 +384,39 @@ struct Args {
     /// The graph's file source: records read per activation.
     #[arg(long, value_name = "RECORDS", default_value_t = sentinel_dataflow::SourceSettings::default().batch)]
     read_batch: usize,
+    /// With `--graph-only`: record each worker's operator schedule and
+    /// print how long it was parked and which operators took its time.
+    #[arg(long, requires = "graph_only")]
+    schedule: bool,
+}
+
+/// Operators a worker's schedule line names.
+const SCHEDULE_TOP: usize = 6;
+
+/// One line per worker: how long it was parked, and where its time went.
+fn print_schedule(s: &ScheduleSummary) {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let top: Vec<String> = (s.operators.iter().take(SCHEDULE_TOP))
+        .map(|o| {
+            format!(
+                "{} #{} {:.0} ms ({} runs, longest {:.1} ms)",
+                o.name,
+                o.id,
+                ms(o.total),
+                o.runs,
+                ms(o.longest)
+            )
+        })
+        .collect();
+    println!(
+        "  worker {}: span {:.0} ms, parked {:.0} ms ({:.1} %) in {} parks; most time: {}",
+        s.worker,
+        ms(s.span),
+        ms(s.parked),
+        s.parked_fraction() * 100.0,
+        s.parks,
+        top.join(", ")
+    );
 }
 
 /// `EVENTS:CLIENTS`.
@@ -395,6 +439,7 @@ fn main() -> anyhow::Result<()> {
         bucket_ms,
         max_in_flight,
         read_batch,
+        schedule,
     } = clap::Parser::parse();
     let scratch = tempfile::tempdir()?;
     if let Some((n, k)) = synthetic {
@@ -431,7 +476,8 @@ fn main() -> anyhow::Result<()> {
         max_in_flight,
         read_batch,
     };
-    let run_graph = |workers: usize| run_graph(&file, workers, &graph, &bundle, &services, knobs);
+    let run_graph =
+        |workers: usize| run_graph(&file, workers, &graph, &bundle, &services, knobs, schedule);
     if let Some(workers) = graph_only {
         for _ in 0..runs {
             let run = run_graph(workers)?;
@@ -439,6 +485,9 @@ fn main() -> anyhow::Result<()> {
                 "timely graph, {workers} worker(s): {:.0} records/s, {:.2} cores busy",
                 run.rate, run.cores_busy
             );
+            for s in &run.schedules {
+                print_schedule(s);
+            }
         }
         return Ok(());
     }
