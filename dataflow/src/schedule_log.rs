@@ -58,11 +58,20 @@ pub struct ScheduleSummary {
     pub parked: Duration,
     /// Times parked.
     pub parks: usize,
+    /// Time in operators (the sum of [`ScheduleSummary::operators`]): the
+    /// rest of the span, less the parked time, is timely's own work
+    /// (progress tracking, scheduling, moving data between workers).
+    pub in_operators: Duration,
     /// Operators (not scopes, whose time is their operators'), most time first.
     pub operators: Vec<OperatorTime>,
 }
 
 impl ScheduleSummary {
+    /// The span's time neither parked nor in an operator.
+    pub fn in_timely(&self) -> Duration {
+        self.span.saturating_sub(self.parked + self.in_operators)
+    }
+
     /// Parked time as a fraction of the span.
     pub fn parked_fraction(&self) -> f64 {
         if self.span.is_zero() {
@@ -147,6 +156,7 @@ impl WorkerSchedule {
             span: last.saturating_sub(first),
             parked: self.parks.iter().map(|(a, b)| b.saturating_sub(*a)).sum(),
             parks: self.parks.len(),
+            in_operators: operators.iter().map(|o| o.total).sum(),
             operators,
         }
     }
@@ -260,6 +270,8 @@ mod tests {
         assert_eq!(sum.span, ms(20));
         assert_eq!((sum.parked, sum.parks), (ms(5), 1));
         assert!((sum.parked_fraction() - 0.25).abs() < 1e-9);
+        assert_eq!(sum.in_operators, ms(12));
+        assert_eq!(sum.in_timely(), ms(3));
         let names: Vec<(&str, Duration, usize, Duration)> = (sum.operators.iter())
             .map(|o| (o.name.as_str(), o.total, o.runs, o.longest))
             .collect();

@@ -409,12 +409,14 @@ fn print_schedule(s: &ScheduleSummary) {
         })
         .collect();
     println!(
-        "  worker {}: span {:.0} ms, parked {:.0} ms ({:.1} %) in {} parks; most time: {}",
+        "  worker {}: span {:.0} ms, parked {:.0} ms ({:.1} %) in {} parks, operators {:.0} ms, timely {:.0} ms; most time: {}",
         s.worker,
         ms(s.span),
         ms(s.parked),
         s.parked_fraction() * 100.0,
         s.parks,
+        ms(s.in_operators),
+        ms(s.in_timely()),
         top.join(", ")
     );
 }
