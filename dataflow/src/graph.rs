@@ -22,7 +22,9 @@ use sentinel_operators::simulate::{
     simulate_verdict, simulation_targets, SimJob, SimulateConfig, Simulator,
 };
 use sentinel_operators::timely_ops::AggregateStage;
-use sentinel_operators::timely_ops::{OrderedSink, ScoreBehaviour, SortKey, TimeStash, Wire};
+use sentinel_operators::timely_ops::{
+    NamedMap, OrderedSink, ScoreBehaviour, SortKey, TimeStash, Wire,
+};
 use sentinel_operators::window::WindowConfig;
 use sentinel_schema::{
     AuditHook, DeadLetter, EvidenceEvent, NoAudit, Provenance, SimResult, Verdict, WafRule,
@@ -374,7 +376,7 @@ pub fn build_analysis<'scope>(
         }
         None => {
             let mut analyzer = analyzer;
-            events.map(move |e| analyze(&mut analyzer, e))
+            events.map_named("Analyze", move |e| analyze(&mut analyzer, e))
         }
     };
 
@@ -385,7 +387,7 @@ pub fn build_analysis<'scope>(
     // Events travel by value through the graph; `ok_err` only routes them.
     #[allow(clippy::result_large_err)]
     let (evidence_ready, analyzed) = analyzed
-        .flat_map(move |a: AnalyzedEvent| {
+        .flat_map_named("EvidenceReady", move |a: AnalyzedEvent| {
             c.evidence_ready
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let started = Instant::now();
@@ -437,7 +439,7 @@ pub fn build_analysis<'scope>(
     let c = counters.clone();
     let simulated = to_simulate
         .exchange(|w: &Wire<SimJob>| sentinel_operators::timely_ops::route(w.0.evidence_id()))
-        .map(move |Wire(job)| {
+        .map_named("Simulate", move |Wire(job)| {
             let v = job.into_verdict();
             let sims = match &simulator {
                 Some(s) => simulate_verdict(s, &v, &sim_config),
@@ -463,10 +465,13 @@ pub fn build_analysis<'scope>(
     // The parts travel by value; `ok_err` only routes them.
     #[allow(clippy::result_large_err)]
     let (lines, candidates): (StreamVec<_, Result<Line, Line>>, _) = verdicts
-        .flat_map(move |(v, sims): (Verdict, Vec<SimResult>)| {
-            c.verdict_scored(&v);
-            verdict_parts(v, sims, min_score)
-        })
+        .flat_map_named(
+            "VerdictParts",
+            move |(v, sims): (Verdict, Vec<SimResult>)| {
+                c.verdict_scored(&v);
+                verdict_parts(v, sims, min_score)
+            },
+        )
         .ok_err(|part: VerdictPart| part);
     let (verdict_out, sim_results): (OutStream<'_>, OutStream<'_>) = lines.ok_err(|line| line);
 

@@ -125,16 +125,19 @@ impl WorkerSchedule {
         let first = self.runs.iter().map(|r| r.0).min().unwrap_or_default();
         let last = self.runs.iter().map(|r| r.1).max().unwrap_or_default();
         // A scope is an operator whose address starts another's.
-        let is_scope = |addr: &Vec<usize>| {
-            (self.operators.values())
-                .any(|(other, _)| other.len() > addr.len() && other.starts_with(addr))
-        };
+        let scopes: std::collections::BTreeSet<usize> = (self.operators.iter())
+            .filter(|(_, (addr, _))| {
+                (self.operators.values())
+                    .any(|(other, _)| other.len() > addr.len() && other.starts_with(addr))
+            })
+            .map(|(id, _)| *id)
+            .collect();
         let mut by_id: BTreeMap<usize, OperatorTime> = BTreeMap::new();
         for &(start, stop, id) in &self.runs {
-            let Some((addr, name)) = self.operators.get(&id) else {
+            let Some((_, name)) = self.operators.get(&id) else {
                 continue;
             };
-            if is_scope(addr) {
+            if scopes.contains(&id) {
                 continue;
             }
             let t = by_id.entry(id).or_insert_with(|| OperatorTime {

@@ -8,12 +8,14 @@
 
 mod aggregates;
 mod behaviour;
+mod named;
 mod ordered_sink;
 mod stash;
 mod wire;
 
 pub use aggregates::{AggregateNote, AggregateStage, BoxedEvents};
 pub use behaviour::{ScoreBehaviour, WindowGauges};
+pub use named::NamedMap;
 pub use ordered_sink::{OrderedSink, SortKey};
 pub use stash::TimeStash;
 pub use wire::Wire;
