@@ -200,7 +200,7 @@ impl ScheduleLog {
             registry.flush();
             registry.remove(TIMELY_LOG);
         }
-        let schedule = recording.0.borrow().clone();
+        let schedule = std::mem::take(&mut *recording.0.borrow_mut());
         if let Ok(mut workers) = self.workers.lock() {
             workers.push(schedule);
         }

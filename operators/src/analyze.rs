@@ -338,7 +338,7 @@ impl EventAnalyzer {
         let session = session_id(&event);
         // `client_key`'s rule (address, else session, else nobody), with the
         // session read once.
-        let key = ClientIdentity::named(event.client.ip, session.clone())
+        let key = ClientIdentity::named(event.client.ip, session.as_deref())
             .unwrap_or(ClientIdentity::Anonymous)
             .key();
         debug_assert_eq!(key, client_key(&event));

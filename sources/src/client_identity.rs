@@ -37,11 +37,13 @@ impl ClientIdentity {
 
     /// The identity a client object gives by itself — its address, else
     /// the recorder's session — or `None` when it names neither (the
-    /// request's cookies then decide, see [`ClientIdentity::of`]).
-    pub fn named(ip: Option<IpAddr>, session: Option<String>) -> Option<Self> {
+    /// request's cookies then decide, see [`ClientIdentity::of`]). The
+    /// session is made a `String` only when it names the client (a
+    /// borrowed one is not copied when the address decides).
+    pub fn named<S: Into<String>>(ip: Option<IpAddr>, session: Option<S>) -> Option<Self> {
         match (ip, session) {
             (Some(ip), _) => Some(ClientIdentity::Ip(ip)),
-            (None, Some(s)) => Some(ClientIdentity::Session(s)),
+            (None, Some(s)) => Some(ClientIdentity::Session(s.into())),
             (None, None) => None,
         }
     }

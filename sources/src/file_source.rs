@@ -380,7 +380,7 @@ mod tests {
     /// raw HTTP: when the strict parser read it; see `probe_client`).
     fn assert_client_hint_holds(f: &DeferredFrame) {
         if let (Some(hint), Ok(event)) = (&f.client, f.decode()) {
-            if !event.tags.iter().any(|t| t == "lenient_parse") {
+            if !crate::decode::raw_http::parsed_leniently(&event) {
                 assert_eq!(hint, &ClientIdentity::of(&event), "{f:?}");
             }
         }
@@ -438,7 +438,7 @@ mod tests {
                     SourceRecord::Deferred(f) => {
                         deferred += 1;
                         assert_client_hint_holds(&f);
-                        if f.decode().is_ok_and(|e| !e.tags.iter().any(|t| t == "lenient_parse")) {
+                        if f.decode().is_ok_and(|e| !crate::decode::raw_http::parsed_leniently(&e)) {
                             assert!(f.client.is_some(), "a strictly parsed request's client is known");
                         }
                         format!("{:?}", f.into_item())

@@ -12,12 +12,21 @@ use crate::{evidence_id_for, session_cookie, ClientIdentity, DecodeError};
 /// Most headers accepted in one request.
 pub const MAX_HEADERS: usize = 128;
 
+/// The tag of an event whose request only the lenient parser could read.
+pub const LENIENT_PARSE_TAG: &str = "lenient_parse";
+
+/// Whether `event`'s request was read by the lenient parser (its client may
+/// then differ from what [`probe_client`] told).
+pub fn parsed_leniently(event: &EvidenceEvent) -> bool {
+    event.tags.iter().any(|t| t == LENIENT_PARSE_TAG)
+}
+
 /// Decodes one raw request; `event_time_ms` comes from the synthetic clock.
 pub fn decode(bytes: &[u8], offset: u64, event_time_ms: i64) -> Result<EvidenceEvent, DecodeError> {
     let (request, lenient) = parse_request(bytes)?;
     let mut tags = Vec::new();
     if lenient {
-        tags.push("lenient_parse".to_string());
+        tags.push(LENIENT_PARSE_TAG.to_string());
     }
     Ok(EvidenceEvent {
         schema_version: SCHEMA_VERSION,
@@ -285,7 +294,7 @@ mod tests {
             raw.extend_from_slice(body.as_bytes());
             let probed = probe_client(&raw);
             if let Ok(event) = decode(&raw, 0, 0) {
-                if !event.tags.iter().any(|t| t == "lenient_parse") {
+                if !parsed_leniently(&event) {
                     prop_assert_eq!(probed, Some(ClientIdentity::of(&event)));
                 }
             }
