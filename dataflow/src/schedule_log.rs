@@ -17,17 +17,22 @@ use timely::worker::Worker;
 /// The name timely's own events are logged under.
 const TIMELY_LOG: &str = "timely";
 
-/// One worker's recorded schedule (times from the worker's start).
+/// One worker's recorded schedule (times from the worker's start), summed
+/// as it is recorded, so that its size does not grow with the run.
 #[derive(Debug, Default, Clone)]
 pub struct WorkerSchedule {
     /// The worker's index.
     pub worker: usize,
     /// Operators by id: their address (the scope path) and name.
     pub operators: BTreeMap<usize, (Vec<usize>, String)>,
-    /// Operator invocations: start, stop, operator id.
-    pub runs: Vec<(Duration, Duration, usize)>,
-    /// Parks: start, stop.
-    pub parks: Vec<(Duration, Duration)>,
+    /// Each operator's invocations by id: total time, count, longest.
+    invocations: BTreeMap<usize, (Duration, usize, Duration)>,
+    /// The first invocation's start and the last one's stop.
+    first_start: Option<Duration>,
+    last_stop: Duration,
+    /// Time parked, and how many times.
+    parked: Duration,
+    parks: usize,
     started: BTreeMap<usize, Duration>,
     parked_since: Option<Duration>,
 }
@@ -106,14 +111,21 @@ impl WorkerSchedule {
                 }
                 StartStop::Stop => {
                     if let Some(start) = self.started.remove(&s.id) {
-                        self.runs.push((start, time, s.id));
+                        let took = time.saturating_sub(start);
+                        let (total, runs, longest) = self.invocations.entry(s.id).or_default();
+                        *total += took;
+                        *runs += 1;
+                        *longest = (*longest).max(took);
+                        self.first_start = Some(self.first_start.map_or(start, |f| f.min(start)));
+                        self.last_stop = self.last_stop.max(time);
                     }
                 }
             },
             TimelyEvent::Park(ParkEvent::Park(_)) => self.parked_since = Some(time),
             TimelyEvent::Park(ParkEvent::Unpark) => {
                 if let Some(start) = self.parked_since.take() {
-                    self.parks.push((start, time));
+                    self.parked += time.saturating_sub(start);
+                    self.parks += 1;
                 }
             }
             _ => {}
@@ -122,8 +134,7 @@ impl WorkerSchedule {
 
     /// The summary: span, parked time, and the operators' times.
     pub fn summary(&self) -> ScheduleSummary {
-        let first = self.runs.iter().map(|r| r.0).min().unwrap_or_default();
-        let last = self.runs.iter().map(|r| r.1).max().unwrap_or_default();
+        let first = self.first_start.unwrap_or_default();
         // A scope is an operator whose address starts another's.
         let scopes: std::collections::BTreeSet<usize> = (self.operators.iter())
             .filter(|(_, (addr, _))| {
@@ -132,33 +143,25 @@ impl WorkerSchedule {
             })
             .map(|(id, _)| *id)
             .collect();
-        let mut by_id: BTreeMap<usize, OperatorTime> = BTreeMap::new();
-        for &(start, stop, id) in &self.runs {
-            let Some((_, name)) = self.operators.get(&id) else {
-                continue;
-            };
-            if scopes.contains(&id) {
-                continue;
-            }
-            let t = by_id.entry(id).or_insert_with(|| OperatorTime {
-                id,
-                name: name.clone(),
-                total: Duration::ZERO,
-                runs: 0,
-                longest: Duration::ZERO,
-            });
-            let took = stop.saturating_sub(start);
-            t.total += took;
-            t.runs += 1;
-            t.longest = t.longest.max(took);
-        }
-        let mut operators: Vec<OperatorTime> = by_id.into_values().collect();
+        let mut operators: Vec<OperatorTime> = (self.invocations.iter())
+            .filter(|(id, _)| !scopes.contains(id))
+            .filter_map(|(&id, &(total, runs, longest))| {
+                let (_, name) = self.operators.get(&id)?;
+                Some(OperatorTime {
+                    id,
+                    name: name.clone(),
+                    total,
+                    runs,
+                    longest,
+                })
+            })
+            .collect();
         operators.sort_by(|a, b| b.total.cmp(&a.total).then(a.id.cmp(&b.id)));
         ScheduleSummary {
             worker: self.worker,
-            span: last.saturating_sub(first),
-            parked: self.parks.iter().map(|(a, b)| b.saturating_sub(*a)).sum(),
-            parks: self.parks.len(),
+            span: self.last_stop.saturating_sub(first),
+            parked: self.parked,
+            parks: self.parks,
             in_operators: operators.iter().map(|o| o.total).sum(),
             operators,
         }
