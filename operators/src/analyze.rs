@@ -162,18 +162,24 @@ impl AnalyzedEvent {
 
     /// The `events.evidence_ready` record of this event.
     pub fn evidence_ready(&self) -> sentinel_schema::EvidenceReady {
-        sentinel_schema::EvidenceReady {
-            evidence_id: self.evidence_id.clone(),
+        self.evidence_ready_ref().to_owned()
+    }
+
+    /// The `events.evidence_ready` record of this event, borrowed from it:
+    /// what the graph serializes (the same JSON, no copies).
+    pub fn evidence_ready_ref(&self) -> sentinel_schema::EvidenceReadyRef<'_> {
+        sentinel_schema::EvidenceReadyRef {
+            evidence_id: &self.evidence_id,
             event_time_ms: self.event_time_ms,
-            client_key: self.client_key.clone(),
-            method: self.method.clone(),
-            path: self.path.clone(),
+            client_key: &self.client_key,
+            method: &self.method,
+            path: &self.path,
             payload_count: self.payload_count,
             package_verified: self.package_verified,
-            enrichment: self.enrichment.clone(),
-            limits_hit: self.limits_hit.clone(),
+            enrichment: self.enrichment.as_ref(),
+            limits_hit: &self.limits_hit,
             schema_version: sentinel_schema::SCHEMA_VERSION,
-            provenance: self.provenance.clone(),
+            provenance: &self.provenance,
         }
     }
 }

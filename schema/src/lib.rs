@@ -38,7 +38,7 @@ pub use dead_letter::{DeadLetter, DeadLetterReason};
 pub use evidence::{
     ClientInfo, Enrichment, EvidenceEvent, EvidencePackageRef, TimeSource, MAX_EVENT_TIME_MS,
 };
-pub use evidence_ready::EvidenceReady;
+pub use evidence_ready::{EvidenceReady, EvidenceReadyRef};
 pub use explanation::{
     BehaviourExplanation, Contribution, ContributionKind, PayloadExplanation, SignatureMatch,
     VerdictExplanation,

@@ -202,7 +202,7 @@ fn baseline(
             offset,
         };
         let a = analyzer.analyze(*event, provenance, false, false);
-        let ready = a.evidence_ready();
+        let ready = a.evidence_ready_ref();
         outs.write(Out::Ready, &ready)?;
         let b = a.event_time_ms.div_euclid(bucket);
         if b != current_bucket && current_bucket != i64::MIN {
