@@ -53,7 +53,12 @@ impl<K: Hash + Eq + Clone, V: Clone> MemoCache<K, V> {
     /// Inserts a value.
     pub fn insert(&mut self, key: K, value: V) {
         if self.young.len() >= self.capacity {
-            self.old = std::mem::take(&mut self.young);
+            // The young generation becomes the old one, and the old one's
+            // table, emptied, the young one: it keeps its capacity, so the
+            // new generation does not grow a table from nothing again
+            // (about ten rehashes into fresh memory per generation).
+            std::mem::swap(&mut self.young, &mut self.old);
+            self.young.clear();
         }
         self.young.insert(key, value);
     }
@@ -155,6 +160,31 @@ mod tests {
         assert_eq!(c.get(&2), None);
         assert_eq!(c.get(&1), Some("a"));
         assert_eq!(c.stats(), (2, 1));
+    }
+
+    #[test]
+    fn a_new_generation_reuses_the_old_table() {
+        let mut c = MemoCache::new(1000);
+        for i in 0..1000u32 {
+            c.insert(i, i);
+        }
+        let grown = c.young.capacity();
+        assert!(grown >= 1000);
+        // The young generation is full: the next insert turns it old, and
+        // the new young generation starts empty but with a table as large.
+        c.insert(1000, 1000);
+        assert_eq!((c.old.len(), c.young.len()), (1000, 1));
+        c.insert(1001, 1001);
+        for i in 1002..2000u32 {
+            c.insert(i, i);
+        }
+        c.insert(2000, 2000);
+        assert_eq!((c.old.len(), c.young.len()), (1000, 1));
+        assert!(c.young.capacity() >= grown, "{}", c.young.capacity());
+        // The oldest generation is gone, the last two are found.
+        assert_eq!(c.get(&5), None);
+        assert_eq!(c.get(&1500), Some(1500));
+        assert_eq!(c.get(&2000), Some(2000));
     }
 
     #[test]
