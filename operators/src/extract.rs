@@ -172,11 +172,13 @@ impl Ctx<'_> {
                 .param_name_hashes
                 .push(stable_hash(name.as_bytes()));
         }
-        let lower = name.to_ascii_lowercase();
-        if CSRF_PARAMS
-            .iter()
-            .any(|p| lower == *p || lower.ends_with("csrf_token"))
-        {
+        // Compared without case (the list is lower case), without a
+        // lower-case copy of every name.
+        const SUFFIX: &[u8] = b"csrf_token";
+        let bytes = name.as_bytes();
+        let csrf_suffix = bytes.len() >= SUFFIX.len()
+            && bytes[bytes.len() - SUFFIX.len()..].eq_ignore_ascii_case(SUFFIX);
+        if csrf_suffix || CSRF_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p)) {
             self.out.summary.csrf.has_token = true;
         }
     }
@@ -308,8 +310,12 @@ fn headers(ctx: &mut Ctx<'_>, req: &HttpRequest) {
     let mut lengths = 0;
     let mut has_ua = false;
     let mut has_te = false;
+    // Each name in lower case, in one buffer for all of them.
+    let mut lname = String::new();
     for h in &req.headers {
-        let lname = h.name.to_ascii_lowercase();
+        lname.clear();
+        lname.push_str(&h.name);
+        lname.make_ascii_lowercase();
         let value = h.value.as_bytes();
         if value.len() > 8 * 1024 {
             ctx.out.summary.header_anomalies += 1;
@@ -817,6 +823,41 @@ mod tests {
         assert!(e.summary.csrf.has_cookies);
         assert!(!e.summary.csrf.has_token);
         assert!(sentinel_models::csrf::csrf_score(&e.summary.csrf).0 > 0.9);
+    }
+
+    #[test]
+    fn anti_csrf_tokens_are_recognised_in_any_case() {
+        let token = |body: &[u8]| {
+            let r = req(
+                "POST",
+                "/transfer",
+                &[("Host", "bank.example"), ("Cookie", "sid=1")],
+                body,
+            );
+            extract(&r, &ExtractLimits::default())
+                .summary
+                .csrf
+                .has_token
+        };
+        assert!(token(b"to=me&CSRF=1"));
+        assert!(token(b"to=me&AuthenticITY_Token=1"));
+        assert!(token(b"to=me&my_CSRF_Token=1"));
+        assert!(token(b"csrf_token=1"));
+        assert!(!token(b"to=me&amount=1000"));
+        assert!(!token(b"csrf_tokens=1&sf_token=2"));
+        // And by header, whatever its case.
+        let r = req(
+            "POST",
+            "/transfer",
+            &[("Host", "bank.example"), ("X-CSRF-Token", "1")],
+            b"to=me",
+        );
+        assert!(
+            extract(&r, &ExtractLimits::default())
+                .summary
+                .csrf
+                .has_token
+        );
     }
 
     #[test]

@@ -145,7 +145,11 @@ pub fn stable_id(parts: &[&[u8]]) -> String {
         h.update(&(p.len() as u64).to_le_bytes());
         h.update(p);
     }
-    format!("{:032x}", h.digest128())
+    // At its final length from the start (`format!` grows it while writing).
+    let mut id = String::with_capacity(32);
+    // Writing to a `String` cannot fail.
+    let _ = std::fmt::Write::write_fmt(&mut id, format_args!("{:032x}", h.digest128()));
+    id
 }
 
 /// The anomaly reason of a flooding aggregate key.

@@ -31,14 +31,36 @@ pub const N: usize = SPECS.len();
 
 /// The method code of [`R::Method`].
 pub fn method_code(method: &str) -> f32 {
-    match method.to_ascii_uppercase().as_str() {
-        "GET" => 0.0,
-        "POST" => 1.0,
-        "PUT" => 2.0,
-        "DELETE" => 3.0,
-        "PATCH" => 4.0,
-        "HEAD" => 5.0,
-        "OPTIONS" => 6.0,
-        _ => 7.0,
+    const CODES: [(&str, f32); 7] = [
+        ("GET", 0.0),
+        ("POST", 1.0),
+        ("PUT", 2.0),
+        ("DELETE", 3.0),
+        ("PATCH", 4.0),
+        ("HEAD", 5.0),
+        ("OPTIONS", 6.0),
+    ];
+    CODES
+        .iter()
+        .find(|(m, _)| method.eq_ignore_ascii_case(m))
+        .map_or(7.0, |&(_, code)| code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_codes_ignore_case() {
+        assert_eq!(method_code("GET"), 0.0);
+        assert_eq!(method_code("post"), 1.0);
+        assert_eq!(method_code("Put"), 2.0);
+        assert_eq!(method_code("DELETE"), 3.0);
+        assert_eq!(method_code("patch"), 4.0);
+        assert_eq!(method_code("HEAD"), 5.0);
+        assert_eq!(method_code("options"), 6.0);
+        assert_eq!(method_code("PROPFIND"), 7.0);
+        assert_eq!(method_code(""), 7.0);
+        assert_eq!(method_code("GETS"), 7.0);
     }
 }
