@@ -105,6 +105,9 @@ fn key(p: &Provenance, event_time_ms: i64, sub: u32) -> SortKey {
     )
 }
 
+/// The most a thread's serialization buffer keeps between lines.
+const SCRATCH_KEEP_BYTES: usize = 1 << 20;
+
 /// `v` as a JSON line. Serialized into a buffer each thread keeps, then
 /// copied out at its length: one allocation per line, where growing a
 /// fresh vector to a verdict's 500-odd bytes took four and three copies.
@@ -116,10 +119,16 @@ fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
         Ok(mut buf) => {
             buf.clear();
             // Our own types always serialize; an empty line would be visible if not.
-            match serde_json::to_writer(&mut *buf, v) {
+            let line = match serde_json::to_writer(&mut *buf, v) {
                 Ok(()) => buf.as_slice().to_vec(),
                 Err(_) => Vec::new(),
+            };
+            // A rare huge record (a long explanation) does not stay
+            // allocated for the thread's life.
+            if buf.capacity() > SCRATCH_KEEP_BYTES {
+                *buf = Vec::new();
             }
+            line
         }
         Err(_) => serde_json::to_vec(v).unwrap_or_default(),
     })
@@ -565,6 +574,19 @@ mod tests {
     use std::sync::Mutex;
     use timely::dataflow::operators::vec::ToStream;
     use timely::dataflow::operators::Inspect;
+
+    #[test]
+    fn json_lines_are_whole_whatever_came_before() {
+        // A small line, a line past what the thread's buffer keeps, and a
+        // small one again: each is exactly what `serde_json` writes.
+        let small = serde_json::json!({"a": 1, "b": "x"});
+        let huge = "y".repeat(SCRATCH_KEEP_BYTES + 10);
+        for _ in 0..2 {
+            assert_eq!(json(&small), serde_json::to_vec(&small).unwrap());
+            assert_eq!(json(&huge), serde_json::to_vec(&huge).unwrap());
+        }
+        assert_eq!(json(&small), br#"{"a":1,"b":"x"}"#.to_vec());
+    }
 
     fn provenance(offset: u64) -> Provenance {
         Provenance {
