@@ -162,7 +162,7 @@ impl AnalyzedEvent {
 
     /// The `events.evidence_ready` record of this event.
     pub fn evidence_ready(&self) -> sentinel_schema::EvidenceReady {
-        self.evidence_ready_ref().to_owned()
+        self.evidence_ready_ref().to_record()
     }
 
     /// The `events.evidence_ready` record of this event, borrowed from it:

@@ -145,10 +145,11 @@ pub fn stable_id(parts: &[&[u8]]) -> String {
         h.update(&(p.len() as u64).to_le_bytes());
         h.update(p);
     }
-    // At its final length from the start (`format!` grows it while writing).
+    use std::fmt::Write as _;
+    // At its final length from the start (`format!` grows it while writing);
+    // writing to a `String` cannot fail.
     let mut id = String::with_capacity(32);
-    // Writing to a `String` cannot fail.
-    let _ = std::fmt::Write::write_fmt(&mut id, format_args!("{:032x}", h.digest128()));
+    let _ = write!(id, "{:032x}", h.digest128());
     id
 }
 

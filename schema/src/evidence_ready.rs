@@ -68,8 +68,9 @@ pub struct EvidenceReadyRef<'a> {
 }
 
 impl EvidenceReadyRef<'_> {
-    /// The owned record.
-    pub fn to_owned(&self) -> EvidenceReady {
+    /// The owned record (named so, not `to_owned`, which on this `Copy`
+    /// view would read as a copy of the view).
+    pub fn to_record(&self) -> EvidenceReady {
         EvidenceReady {
             evidence_id: self.evidence_id.to_owned(),
             event_time_ms: self.event_time_ms,
@@ -128,7 +129,7 @@ mod tests {
                 schema_version: crate::SCHEMA_VERSION,
                 provenance: &provenance,
             };
-            let owned = view.to_owned();
+            let owned = view.to_record();
             let line = serde_json::to_vec(&view).unwrap();
             prop_assert_eq!(&line, &serde_json::to_vec(&owned).unwrap());
             // And it reads back, strict about its fields, as the owned record.
