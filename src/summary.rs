@@ -104,6 +104,17 @@ pub fn write_replay_summary(
         t.add_row(vec![Cell::new("reused (seen before)"), num(reused)]);
         writeln!(w, "{t}")?;
     }
+    let (hits, walked) = (
+        c.window.score_memo_hits.load(Ordering::Relaxed),
+        c.window.score_memo_misses.load(Ordering::Relaxed),
+    );
+    if hits + walked > 0 {
+        let mut t = table(&["behaviour scores", "count"]);
+        t.add_row(vec![Cell::new("window vectors scored"), num(hits + walked)]);
+        t.add_row(vec![Cell::new("forest walked"), num(walked)]);
+        t.add_row(vec![Cell::new("reused (same window features)"), num(hits)]);
+        writeln!(w, "{t}")?;
+    }
 
     let dl = c.dead_letters();
     if !dl.is_empty() {

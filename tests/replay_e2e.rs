@@ -434,6 +434,15 @@ fn the_twins_outcome_cache_changes_no_output() {
     );
     assert_eq!(looked_up, scored + reused, "{summary}");
     assert!(scored > 0 && reused > 0, "{summary}");
+    // The behaviour score memo's: one score per verdict, some vectors repeat.
+    let (vectors, walked, same) = (
+        count("window vectors scored"),
+        count("forest walked"),
+        count("reused (same window features)"),
+    );
+    assert_eq!(vectors, walked + same, "{summary}");
+    assert_eq!(vectors, count("verdicts.jsonl"), "{summary}");
+    assert!(walked > 0 && same > 0, "{summary}");
     let fresh = replay(
         &["examples/sample.jsonl"],
         2,

@@ -193,8 +193,20 @@ pub fn verdict(
     scorer: &BehaviourScorer,
     cfg: &InferConfig,
 ) -> Verdict {
+    verdict_scored(ev, behaviour, scorer.score(behaviour), scorer, cfg)
+}
+
+/// [`verdict`] with the behaviour already scored: `raw_behaviour_score` is
+/// `scorer.score(behaviour)`, which a caller may take from a
+/// [`sentinel_models::anomaly::BehaviourScoreMemo`].
+pub fn verdict_scored(
+    ev: &AnalyzedEvent,
+    behaviour: &[f32; N_BEHAVIOUR],
+    raw_behaviour_score: f32,
+    scorer: &BehaviourScorer,
+    cfg: &InferConfig,
+) -> Verdict {
     let payload_score = round4(ev.attack_score());
-    let raw_behaviour_score = scorer.score(behaviour);
     let behaviour_score = round4(raw_behaviour_score);
     let floods: Vec<&AggregateFigure> = ev
         .aggregates

@@ -110,6 +110,14 @@ impl Sampler {
                 .with_label_values(&["payload", status])
                 .inc_by(self.delta(&format!("payloadcache:{status}"), n));
         }
+        for (status, n) in [
+            ("hit", c.window.score_memo_hits.load(Ordering::Relaxed)),
+            ("miss", c.window.score_memo_misses.load(Ordering::Relaxed)),
+        ] {
+            m.cache_hits
+                .with_label_values(&["behaviour", status])
+                .inc_by(self.delta(&format!("behaviourcache:{status}"), n));
+        }
         for (p, lag) in c.lag() {
             m.consumer_lag.with_label_values(&[&p.to_string()]).set(lag);
         }
@@ -248,6 +256,8 @@ mod tests {
         );
         c.set_watermark(0, 1_000);
         c.payload_memos.count(4, 2);
+        c.window.score_memo_hits.store(5, Ordering::Relaxed);
+        c.window.score_memo_misses.store(3, Ordering::Relaxed);
         s.sample(&m, &c);
         s.sample(&m, &c);
         c.records_in.store(7, Ordering::Relaxed);
@@ -267,6 +277,8 @@ mod tests {
             "sentinel_watermark_delay_seconds ",
             "cerberus_sentinel_cache_hits_total{cache_type=\"payload\",status=\"hit\"} 4",
             "cerberus_sentinel_cache_hits_total{cache_type=\"payload\",status=\"miss\"} 2",
+            "cerberus_sentinel_cache_hits_total{cache_type=\"behaviour\",status=\"hit\"} 5",
+            "cerberus_sentinel_cache_hits_total{cache_type=\"behaviour\",status=\"miss\"} 3",
         ] {
             assert!(text.contains(line), "{line} missing in\n{text}");
         }

@@ -29,7 +29,7 @@ use sentinel_dataflow::{
 use sentinel_operators::aggregate_window::{AggregateWindows, WindowSpan};
 use sentinel_operators::analyze::{AnalyzeConfig, AnalyzedEvent, EventAnalyzer};
 use sentinel_operators::enrich::EnrichmentTables;
-use sentinel_operators::infer::verdict;
+use sentinel_operators::infer::verdict_scored;
 use sentinel_operators::simulate::simulate_verdict;
 use sentinel_operators::validate::validate;
 use sentinel_operators::window::BehaviourWindows;
@@ -95,6 +95,8 @@ impl Outs {
 struct Baseline {
     /// Payload memo `(hits, misses)`.
     payload_lookups: (u64, u64),
+    /// Behaviour score memo `(hits, misses)`.
+    behaviour_lookups: (u64, u64),
     records: u64,
     elapsed: f64,
     /// Hashes of the verdict lines (compared with the graph's).
@@ -144,6 +146,7 @@ fn baseline(
     };
     let mut windows = BehaviourWindows::new(graph.window);
     let scorer = bundle.behaviour.clone();
+    let mut score_memo = sentinel_models::anomaly::BehaviourScoreMemo::default();
     let bucket = graph.bucket_ms as i64;
     let (mut peak_keys, mut peak_bytes, mut peak_entries) = (0usize, 0usize, 0usize);
     // Events of the current event-time bucket (the input is in time order,
@@ -171,7 +174,8 @@ fn baseline(
         );
         for ev in pending.drain(..) {
             let features = windows.observe(&ev);
-            let v = verdict(&ev, &features, &scorer, &graph.infer);
+            let raw = score_memo.score(&scorer, &features);
+            let v = verdict_scored(&ev, &features, raw, &scorer, &graph.infer);
             if let Some(sim) = &services.simulator {
                 for s in simulate_verdict(sim, &v, &graph.simulate) {
                     outs.write(Out::Sim, &s)?;
@@ -223,6 +227,7 @@ fn baseline(
         (current_bucket + 1) * bucket,
     )?;
     let payload_lookups = analyzer.cache_stats();
+    let behaviour_lookups = score_memo.stats();
     let Outs {
         ready: ready_out,
         verdicts: verdict_out,
@@ -235,6 +240,7 @@ fn baseline(
     }
     Ok(Baseline {
         payload_lookups,
+        behaviour_lookups,
         records,
         elapsed: start.elapsed().as_secs_f64(),
         verdict_hashes,
@@ -523,6 +529,7 @@ fn main() -> anyhow::Result<()> {
     let mut identical = true;
     let mut aggregate_state = (0i64, 0i64, 0i64);
     let mut memo_lookups = [(0u64, 0u64); 2];
+    let mut behaviour_lookups = [(0u64, 0u64); 2];
     let mut busy: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut cpu_per_record: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     // The stateless stage with 2 workers, per worker: (nanoseconds, records).
@@ -535,6 +542,11 @@ fn main() -> anyhow::Result<()> {
             // Process CPU time per record: cores busy over records per second.
             cpu_per_record[slot].push(run.cores_busy / run.rate * 1e6);
             memo_lookups[slot] = run.counters.payload_memos.stats();
+            let w = &run.counters.window;
+            behaviour_lookups[slot] = (
+                w.score_memo_hits.load(Ordering::Relaxed),
+                w.score_memo_misses.load(Ordering::Relaxed),
+            );
             if workers == 2 {
                 for (w, totals) in stage.iter_mut().enumerate() {
                     let r = run.counters.worker_clocks.for_worker(w).reading();
@@ -616,6 +628,18 @@ fn main() -> anyhow::Result<()> {
         scored(base.payload_lookups),
         scored(memo_lookups[0]),
         scored(memo_lookups[1])
+    );
+    let walked = |(hits, misses): (u64, u64)| {
+        format!(
+            "{misses} of {} behaviour scores walked the forest",
+            hits + misses
+        )
+    };
+    println!(
+        "behaviour score memo: loop {}; graph, 1 worker {}; 2 workers {} (one memo per worker)",
+        walked(base.behaviour_lookups),
+        walked(behaviour_lookups[0]),
+        walked(behaviour_lookups[1])
     );
     println!(
         "verdicts of the baseline and the graph identical: {}",

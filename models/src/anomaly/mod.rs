@@ -5,8 +5,10 @@
 pub mod behaviour_model;
 pub mod iforest;
 pub mod profile;
+pub mod score_memo;
 pub mod sessions;
 
 pub use behaviour_model::{BehaviourMethod, BehaviourModelConfig, BehaviourScorer, ForestModel};
 pub use iforest::{ForestConfig, IsolationForest};
 pub use profile::{AppProfile, ProfileConfig, ProfileScore};
+pub use score_memo::{BehaviourScoreMemo, SCORE_MEMO_SLOTS};

@@ -9,7 +9,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::StreamVec;
 
-use sentinel_models::anomaly::BehaviourScorer;
+use sentinel_models::anomaly::{BehaviourScoreMemo, BehaviourScorer};
 use sentinel_schema::Verdict;
 
 use super::aggregates::AggregateNote;
@@ -17,7 +17,7 @@ use super::Wire;
 use super::{processing_order, route, TimeStash};
 use crate::aggregate_window::AggregateFigure;
 use crate::analyze::AnalyzedEvent;
-use crate::infer::{verdict, InferConfig};
+use crate::infer::{verdict_scored, InferConfig};
 use crate::window::{BehaviourWindows, WindowConfig};
 
 /// Gauges the operator updates (shared with metrics and progress displays).
@@ -40,6 +40,11 @@ pub struct WindowGauges {
     pub aggregate_peak_keys: std::sync::atomic::AtomicI64,
     /// (key, client) pairs at each worker's largest state, summed over workers.
     pub aggregate_peak_pairs: std::sync::atomic::AtomicI64,
+    /// Behaviour scores taken from a worker's memo of recent feature
+    /// vectors ([`BehaviourScoreMemo`]), summed over workers.
+    pub score_memo_hits: std::sync::atomic::AtomicU64,
+    /// Behaviour scores computed (the memo had not seen the vector).
+    pub score_memo_misses: std::sync::atomic::AtomicU64,
 }
 
 /// Scores behaviour per client key and produces verdicts.
@@ -77,7 +82,9 @@ impl<'scope> ScoreBehaviour<'scope> for super::BoxedEvents<'scope> {
             let mut stash: TimeStash<Box<AnalyzedEvent>> = TimeStash::default();
             let mut answers = NoteStash::default();
             let mut windows = BehaviourWindows::new(window);
+            let mut memo = BehaviourScoreMemo::default();
             let (mut last_keys, mut last_bytes, mut last_late) = (0i64, 0i64, 0u64);
+            let mut last_memo = (0u64, 0u64);
             move |(input, frontier), (note_input, note_frontier), output| {
                 note_input.for_each_stamp(|_, data| {
                     for v in data {
@@ -102,7 +109,8 @@ impl<'scope> ScoreBehaviour<'scope> for super::BoxedEvents<'scope> {
                             ev.aggregates = f.clone();
                         }
                         let features = windows.observe(ev);
-                        session.give(verdict(ev, &features, &scorer, &infer));
+                        let raw = memo.score(&scorer, &features);
+                        session.give(verdict_scored(ev, &features, raw, &scorer, &infer));
                     }
                     let bucket_end = (time as i64 + 1).saturating_mul(bucket_ms as i64);
                     windows.expire(bucket_end);
@@ -120,6 +128,14 @@ impl<'scope> ScoreBehaviour<'scope> for super::BoxedEvents<'scope> {
                     .fetch_add(bytes - last_bytes, Ordering::Relaxed);
                 gauges.late.fetch_add(late - last_late, Ordering::Relaxed);
                 (last_keys, last_bytes, last_late) = (keys, bytes, late);
+                let (hits, misses) = memo.stats();
+                gauges
+                    .score_memo_hits
+                    .fetch_add(hits - last_memo.0, Ordering::Relaxed);
+                gauges
+                    .score_memo_misses
+                    .fetch_add(misses - last_memo.1, Ordering::Relaxed);
+                last_memo = (hits, misses);
             }
         })
     }
