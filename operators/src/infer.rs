@@ -145,11 +145,8 @@ pub fn stable_id(parts: &[&[u8]]) -> String {
         h.update(&(p.len() as u64).to_le_bytes());
         h.update(p);
     }
-    use std::fmt::Write as _;
-    // At its final length from the start (`format!` grows it while writing);
-    // writing to a `String` cannot fail.
     let mut id = String::with_capacity(32);
-    let _ = write!(id, "{:032x}", h.digest128());
+    sentinel_schema::push_hex128(&mut id, h.digest128());
     id
 }
 

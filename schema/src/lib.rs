@@ -21,6 +21,7 @@ mod evidence_ready;
 mod explanation;
 mod features;
 mod feedback;
+mod hex_id;
 mod http;
 pub mod json_schema;
 mod model;
@@ -45,6 +46,7 @@ pub use explanation::{
 };
 pub use features::FeatureVector;
 pub use feedback::{Feedback, FeedbackKind};
+pub use hex_id::push_hex128;
 pub use http::{Header, HttpRequest, HttpResponse};
 pub use model::ModelMeta;
 pub use package::EvidencePackage;

@@ -12,7 +12,11 @@ pub fn evidence_id_for(prefix: &str, offset: u64, bytes: &[u8]) -> String {
     let mut h = Xxh3::new();
     h.update(&offset.to_le_bytes());
     h.update(bytes);
-    format!("{prefix}-{:032x}", h.digest128())
+    let mut id = String::with_capacity(prefix.len() + 1 + 32);
+    id.push_str(prefix);
+    id.push('-');
+    sentinel_schema::push_hex128(&mut id, h.digest128());
+    id
 }
 
 #[cfg(test)]
