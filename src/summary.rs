@@ -23,6 +23,15 @@ pub fn num(n: u64) -> Cell {
     Cell::new(n).set_alignment(CellAlignment::Right)
 }
 
+/// A two-column table of named counts under `heading`.
+fn counts<S: ToString>(heading: &str, rows: impl IntoIterator<Item = (S, u64)>) -> Table {
+    let mut t = table(&[heading, "count"]);
+    for (name, n) in rows {
+        t.add_row(vec![Cell::new(name), num(n)]);
+    }
+    t
+}
+
 /// Prints the end-of-replay summary to standard output; a closed pipe
 /// (`| head`) is not an error.
 pub fn print_replay_summary(
@@ -98,10 +107,14 @@ pub fn write_replay_summary(
 
     let (reused, scored) = c.payload_memos.stats();
     if reused + scored > 0 {
-        let mut t = table(&["payload values", "count"]);
-        t.add_row(vec![Cell::new("looked up"), num(reused + scored)]);
-        t.add_row(vec![Cell::new("scored"), num(scored)]);
-        t.add_row(vec![Cell::new("reused (seen before)"), num(reused)]);
+        let t = counts(
+            "payload values",
+            [
+                ("looked up", reused + scored),
+                ("scored", scored),
+                ("reused (seen before)", reused),
+            ],
+        );
         writeln!(w, "{t}")?;
     }
     let (hits, walked) = (
@@ -109,49 +122,44 @@ pub fn write_replay_summary(
         c.window.score_memo_misses.load(Ordering::Relaxed),
     );
     if hits + walked > 0 {
-        let mut t = table(&["behaviour scores", "count"]);
-        t.add_row(vec![Cell::new("window vectors scored"), num(hits + walked)]);
-        t.add_row(vec![Cell::new("forest walked"), num(walked)]);
-        t.add_row(vec![Cell::new("reused (same window features)"), num(hits)]);
+        let t = counts(
+            "behaviour scores",
+            [
+                ("window vectors scored", hits + walked),
+                ("forest walked", walked),
+                ("reused (same window features)", hits),
+            ],
+        );
         writeln!(w, "{t}")?;
     }
 
     let dl = c.dead_letters();
     if !dl.is_empty() {
-        let mut t = table(&["dead-letter reason", "count"]);
-        for (reason, n) in dl {
-            t.add_row(vec![Cell::new(reason), num(n)]);
-        }
-        writeln!(w, "{t}")?;
+        writeln!(w, "{}", counts("dead-letter reason", dl))?;
     }
     let rules = c.rules();
     if !rules.is_empty() {
-        let mut t = table(&["rule status", "count"]);
-        for (status, n) in rules {
-            t.add_row(vec![Cell::new(status.as_str()), num(n)]);
-        }
-        writeln!(w, "{t}")?;
+        let rows = rules.into_iter().map(|(status, n)| (status.as_str(), n));
+        writeln!(w, "{}", counts("rule status", rows))?;
     }
     let sims = c.simulations.load(Ordering::Relaxed);
     if sims > 0 {
-        let mut t = table(&["threat-twin simulations", "count"]);
-        t.add_row(vec![Cell::new("payloads simulated"), num(sims)]);
-        t.add_row(vec![
-            Cell::new("exploit confirmed"),
-            num(c.exploits_confirmed.load(Ordering::Relaxed)),
-        ]);
-        t.add_row(vec![
-            Cell::new("failed (limit, trap, refused)"),
-            num(c.simulation_failures.load(Ordering::Relaxed)),
-        ]);
+        let mut rows = vec![
+            ("payloads simulated", sims),
+            (
+                "exploit confirmed",
+                c.exploits_confirmed.load(Ordering::Relaxed),
+            ),
+            (
+                "failed (limit, trap, refused)",
+                c.simulation_failures.load(Ordering::Relaxed),
+            ),
+        ];
         let reused = c.simulation_cache_hits.load(Ordering::Relaxed);
         if reused > 0 {
-            t.add_row(vec![
-                Cell::new("outcome reused (payload seen before)"),
-                num(reused),
-            ]);
+            rows.push(("outcome reused (payload seen before)", reused));
         }
-        writeln!(w, "{t}")?;
+        writeln!(w, "{}", counts("threat-twin simulations", rows))?;
     }
     let mut t = table(&["output", "records"]);
     for (kind, n) in &s.written {
